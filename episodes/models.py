@@ -23,6 +23,7 @@ from django.utils import timezone
 from episodes import categories
 from episodes.guids import podcast_guid_for
 from episodes.sanitize import sanitize_html
+from episodes.signals import episode_transitioned
 
 # BCP 47 language tag as podcast apps accept it: "en", "en-US", "pt-BR", "zh-Hant".
 # Apple asks for ISO 639 with an optional region:
@@ -299,6 +300,7 @@ class Episode(models.Model):
             )
         now = now or timezone.now()
         changes["updated_at"] = now
+        source = self.status
         won = (
             Episode.objects.filter(pk=self.pk, status=self.status).update(status=to, **changes) == 1
         )
@@ -309,6 +311,7 @@ class Episode(models.Model):
             else:
                 for name, value in changes.items():
                     setattr(self, name, value)
+            episode_transitioned.send(sender=Episode, episode=self, source=source, target=to)
         return won
 
     def mark_uploaded(

@@ -53,8 +53,14 @@ def test_other_creators_podcast_cannot_be_changed_by_post(client, two_creators):
 
     response = client.post(
         reverse("admin:episodes_podcast_change", args=[show.pk]),
-        {"title": "Hijacked", "slug": show.slug, "description": "x", "language": "en",
-         "category": "Technology", "show_type": "episodic"},
+        {
+            "title": "Hijacked",
+            "slug": show.slug,
+            "description": "x",
+            "language": "en",
+            "category": "Technology",
+            "show_type": "episodic",
+        },
     )
 
     assert response.status_code == 404
@@ -100,9 +106,14 @@ def test_episode_cannot_be_added_to_another_creators_podcast(client, two_creator
 
     response = client.post(
         reverse("admin:episodes_episode_add"),
-        {"podcast": two_creators["alices_show"].pk, "title": "Sneaky", "slug": "sneaky",
-         "episode_type": "full", "renditions-TOTAL_FORMS": "0",
-         "renditions-INITIAL_FORMS": "0"},
+        {
+            "podcast": two_creators["alices_show"].pk,
+            "title": "Sneaky",
+            "slug": "sneaky",
+            "episode_type": "full",
+            "renditions-TOTAL_FORMS": "0",
+            "renditions-INITIAL_FORMS": "0",
+        },
     )
 
     assert response.status_code == 200  # the form is shown again with an error
@@ -124,9 +135,15 @@ def test_creator_who_adds_a_podcast_becomes_its_member(client, make_creator):
 
     response = client.post(
         reverse("admin:episodes_podcast_add"),
-        {"title": "Carol's show", "slug": "carols-show", "description": "About things.",
-         "language": "en", "category": "Arts > Books", "show_type": "episodic",
-         "locked": "on"},
+        {
+            "title": "Carol's show",
+            "slug": "carols-show",
+            "description": "About things.",
+            "language": "en",
+            "category": "Arts > Books",
+            "show_type": "episodic",
+            "locked": "on",
+        },
     )
 
     assert response.status_code == 302, response.context["adminform"].form.errors
@@ -160,9 +177,16 @@ def test_status_cannot_be_set_through_the_admin(client, two_creators):
 
     client.post(
         reverse("admin:episodes_episode_change", args=[episode.pk]),
-        {"podcast": episode.podcast.pk, "title": "Edited", "slug": episode.slug,
-         "episode_type": "full", "status": "ready", "progress_percent": "100",
-         "renditions-TOTAL_FORMS": "0", "renditions-INITIAL_FORMS": "0"},
+        {
+            "podcast": episode.podcast.pk,
+            "title": "Edited",
+            "slug": episode.slug,
+            "episode_type": "full",
+            "status": "ready",
+            "progress_percent": "100",
+            "renditions-TOTAL_FORMS": "0",
+            "renditions-INITIAL_FORMS": "0",
+        },
     )
 
     fresh = Episode.objects.get(pk=episode.pk)

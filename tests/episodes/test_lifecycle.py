@@ -148,3 +148,23 @@ def test_concurrent_transitions_end_in_one_consistent_state(make_episode):
         assert (fresh.status, fresh.attempt, fresh.error_message) == (S.PROCESSING, 1, "")
     else:
         assert (fresh.status, fresh.attempt, fresh.error_message) == (S.FAILED, 0, "probe failed")
+
+
+def test_a_won_transition_is_announced_and_a_lost_one_is_not(make_episode):
+    from episodes.signals import episode_transitioned
+
+    seen = []
+
+    def receiver(sender, episode, source, target, **kwargs):
+        seen.append((episode.pk, source, target))
+
+    episode = _episode_in(make_episode, S.UPLOADED)
+    stale = Episode.objects.get(pk=episode.pk)
+    episode_transitioned.connect(receiver)
+    try:
+        episode.start_processing()
+        stale.mark_failed("too late")
+    finally:
+        episode_transitioned.disconnect(receiver)
+
+    assert seen == [(episode.pk, S.UPLOADED, S.PROCESSING)]

@@ -91,8 +91,12 @@ def test_s3_storages_are_chosen_by_bucket_variables(tmp_path):
 
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == [
-        "S3Storage", "in-bucket", "S3Storage", "out-bucket",
-        "https://d111.cloudfront.net/a/b.mp3", "S3Storage",
+        "S3Storage",
+        "in-bucket",
+        "S3Storage",
+        "out-bucket",
+        "https://d111.cloudfront.net/a/b.mp3",
+        "S3Storage",
         "https://d111.cloudfront.net/show/feed.xml",
     ]
 
@@ -107,5 +111,7 @@ def test_local_storages_by_default(tmp_path):
 
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == [
-        "FileSystemStorage", "http://127.0.0.1:8000/media/a.mp3", "http://127.0.0.1:8000"
+        "FileSystemStorage",
+        "http://127.0.0.1:8000/media/a.mp3",
+        "http://127.0.0.1:8000",
     ]
