@@ -66,6 +66,15 @@ class PodcastAdmin(TenantAdmin):
             return "Shown once the show is saved."
         return format_html('<a href="{0}" target="_blank" rel="noopener">{0}</a>', obj.feed_url)
 
+    def get_readonly_fields(self, request, obj=None):
+        # The slug is in the feed URL and the podcast:guid: changing it would
+        # strand every subscriber. A move is done with new_feed_url instead.
+        fields = super().get_readonly_fields(request, obj)
+        return (*fields, "slug") if obj else fields
+
+    def get_prepopulated_fields(self, request, obj=None):
+        return {} if obj else super().get_prepopulated_fields(request, obj)
+
     def get_fieldsets(self, request, obj=None):
         fieldsets = super().get_fieldsets(request, obj)
         if request.user.is_superuser:

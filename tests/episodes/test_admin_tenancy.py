@@ -192,3 +192,23 @@ def test_status_cannot_be_set_through_the_admin(client, two_creators):
     fresh = Episode.objects.get(pk=episode.pk)
     assert fresh.title == "Edited"
     assert fresh.status == Episode.Status.DRAFT
+
+
+def test_podcast_slug_cannot_change_after_creation(client, two_creators):
+    show = two_creators["bobs_show"]
+    client.force_login(two_creators["bob"])
+
+    response = client.post(
+        reverse("admin:episodes_podcast_change", args=[show.pk]),
+        {
+            "title": "Bob's show",
+            "slug": "renamed",
+            "description": "x",
+            "language": "en",
+            "category": "Technology",
+            "show_type": "episodic",
+        },
+    )
+
+    assert response.status_code == 302
+    assert Podcast.objects.get(pk=show.pk).slug == "bobs-show"
