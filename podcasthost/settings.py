@@ -147,7 +147,8 @@ STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 
 # --- Files: three named storages, local folders by default, S3 buckets on AWS ---
 AWS_REGION = env_str("AWS_REGION", "us-east-1")
-AWS_S3_ENDPOINT_URL = env_str("AWS_S3_ENDPOINT_URL")
+# None, not "": django-storages reads this setting name as its default endpoint.
+AWS_S3_ENDPOINT_URL = env_str("AWS_S3_ENDPOINT_URL") or None
 MEDIA_URL = "media/"
 
 
