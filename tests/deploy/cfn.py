@@ -220,3 +220,70 @@ def statements(document: dict[str, Any]) -> list[dict[str, Any]]:
 def as_list(value: Any) -> list[Any]:
     """A policy element that may be a scalar or a list, as a list."""
     return value if isinstance(value, list) else [value]
+
+
+# Resource types moto's CloudFormation does not model, dropped before deploying there.
+MOTO_UNMODELLED = (
+    "AWS::CloudFront::",
+    "AWS::MediaConvert::",
+    "AWS::CloudWatch::Alarm",
+    "AWS::S3::BucketPolicy",
+    "AWS::SQS::QueuePolicy",
+    "AWS::SNS::TopicPolicy",
+    "AWS::SNS::Subscription",
+)
+
+
+def moto_template(template: dict[str, Any]) -> dict[str, Any]:
+    """The template without what moto does not model; references to it become placeholders.
+
+    A ``Fn::GetAtt X.Arn`` of a dropped resource becomes an ARN-shaped placeholder
+    (IAM validates policy resources), any other reference ``removed-X``.
+    """
+    removed = {
+        lid for lid, res in template["Resources"].items() if res["Type"].startswith(MOTO_UNMODELLED)
+    }
+
+    def placeholder(name: str, attr: str | None) -> str:
+        if attr == "Arn":
+            return f"arn:aws:removed:{REGION}:{ACCOUNT_ID}:{name}"
+        return f"removed-{name}"
+
+    def replace(node: Any) -> Any:
+        if isinstance(node, list):
+            return [replace(n) for n in node]
+        if not isinstance(node, dict):
+            return node
+        if len(node) == 1:
+            (fn, args), *_ = node.items()
+            if fn == "Ref" and args in removed:
+                return placeholder(args, None)
+            if fn == "Fn::GetAtt":
+                name, attr = args if isinstance(args, list) else args.split(".", 1)
+                if name in removed:
+                    return placeholder(name, attr)
+            if fn == "Fn::Sub":
+                text, variables = (args, None) if isinstance(args, str) else args
+
+                def one(m: re.Match[str]) -> str:
+                    name, _, attr = m.group(1).partition(".")
+                    return placeholder(name, attr or None) if name in removed else m.group(0)
+
+                text = re.sub(r"\$\{([A-Za-z0-9.]+)\}", one, text)
+                return {"Fn::Sub": text if variables is None else [text, replace(variables)]}
+        return {k: replace(v) for k, v in node.items()}
+
+    resources = {}
+    for lid, res in template["Resources"].items():
+        if lid in removed:
+            continue
+        res = replace(res)
+        depends = [d for d in as_list(res.pop("DependsOn", [])) if d not in removed]
+        if depends:
+            res["DependsOn"] = depends
+        resources[lid] = res
+    return {
+        **template,
+        "Resources": resources,
+        "Outputs": replace(template["Outputs"]),
+    }

