@@ -1,0 +1,404 @@
+"""Podcasts, episodes and renditions, and the episode lifecycle.
+
+The lifecycle is a compare-and-swap: every status change is one conditional
+UPDATE (``... WHERE id = %s AND status = <expected>``) through
+:meth:`Episode.transition`, which tells whether it won. Two workers racing on
+one episode: one wins, the other gets ``False`` and stops. Nothing else
+assigns ``status``.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from django.conf import settings
+from django.core.files.storage import storages
+from django.core.validators import MinValueValidator, RegexValidator
+from django.db import models
+from django.db.models import F, Q
+from django.urls import reverse
+from django.utils import timezone
+
+from episodes import categories
+from episodes.guids import podcast_guid_for
+from episodes.sanitize import sanitize_html
+from episodes.signals import episode_transitioned
+
+# BCP 47 language tag as podcast apps accept it: "en", "en-US", "pt-BR", "zh-Hant".
+# Apple asks for ISO 639 with an optional region:
+# https://podcasters.apple.com/support/823-podcast-requirements
+language_validator = RegexValidator(
+    r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$",
+    "Use a language tag such as “en”, “en-US” or “pt-BR”.",
+)
+
+
+def media_storage():
+    """The ``media`` storage, looked up at call time (so tests can override it)."""
+    return storages["media"]
+
+
+def cover_upload_to(podcast: Podcast, filename: str) -> str:
+    # A new name on every change: apps cache artwork by URL and never refetch it.
+    ext = filename.rsplit(".", 1)[-1].lower() if "." in filename else "jpg"
+    return f"covers/{podcast.slug}/{uuid.uuid4().hex}.{ext}"
+
+
+class IllegalTransition(Exception):
+    """An episode was asked to move between two statuses the lifecycle does not link."""
+
+
+class PodcastQuerySet(models.QuerySet):
+    def managed_by(self, user) -> PodcastQuerySet:
+        """Podcasts ``user`` may manage: all for superusers, else those they are a member of."""
+        if user.is_superuser:
+            return self
+        if not user.is_active:
+            return self.none()
+        return self.filter(members=user)
+
+
+class Podcast(models.Model):
+    class ShowType(models.TextChoices):
+        EPISODIC = "episodic", "Episodic (newest first)"
+        SERIAL = "serial", "Serial (oldest first)"
+
+    slug = models.SlugField(
+        max_length=64,
+        unique=True,
+        help_text="Part of the public feed URL: /<slug>/feed.xml. Never change it once published.",
+    )
+    title = models.CharField(max_length=255)
+    description = models.TextField(help_text="Show notes; up to 4000 bytes. Basic HTML allowed.")
+    author = models.CharField(max_length=255, blank=True)
+    owner_name = models.CharField(max_length=255, blank=True)
+    owner_email = models.EmailField(
+        blank=True, help_text="Directories (e.g. Spotify) mail this address to verify ownership."
+    )
+    language = models.CharField(max_length=35, default="en", validators=[language_validator])
+    category = models.CharField(max_length=80, choices=categories.choices())
+    second_category = models.CharField(max_length=80, choices=categories.choices(), blank=True)
+    explicit = models.BooleanField(default=False)
+    show_type = models.CharField(max_length=8, choices=ShowType.choices, default=ShowType.EPISODIC)
+    cover = models.ImageField(upload_to=cover_upload_to, storage=media_storage, blank=True)
+    link = models.URLField(blank=True, help_text="The show's website.")
+    copyright = models.CharField(max_length=255, blank=True)
+    podcast_guid = models.UUIDField(
+        editable=False,
+        unique=True,
+        help_text="Podcasting 2.0 GUID: UUIDv5 of the feed URL, set once at creation.",
+    )
+    locked = models.BooleanField(
+        default=True, help_text="podcast:locked — other hosts must refuse to import this show."
+    )
+    new_feed_url = models.URLField(
+        blank=True, help_text="Set only when the show has moved to another host: its new feed URL."
+    )
+    members = models.ManyToManyField(
+        settings.AUTH_USER_MODEL,
+        related_name="podcasts",
+        blank=True,
+        help_text="Users who may manage this show and its episodes.",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = PodcastQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(category__in=categories.all_values()),
+                name="podcast_category_apple",
+            ),
+            models.CheckConstraint(
+                condition=Q(second_category="") | Q(second_category__in=categories.all_values()),
+                name="podcast_second_category_apple",
+            ),
+            models.CheckConstraint(
+                condition=Q(show_type__in=["episodic", "serial"]), name="podcast_show_type_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.title} ({self.slug})"
+
+    def save(self, *args, **kwargs) -> None:
+        if self.podcast_guid is None:
+            self.podcast_guid = podcast_guid_for(self.feed_url)
+        self.description = sanitize_html(self.description)
+        super().save(*args, **kwargs)
+
+    def get_absolute_url(self) -> str:
+        return reverse("feeds:show", kwargs={"slug": self.slug})
+
+    @property
+    def feed_url(self) -> str:
+        """The public feed URL that listeners' apps subscribe to."""
+        return f"{settings.FEED_BASE_URL}/{self.slug}/feed.xml"
+
+    def apple_categories(self) -> list[tuple[str, str | None]]:
+        """(category, subcategory or None) pairs in feed order; Apple uses only the first."""
+        return [categories.split(v) for v in (self.category, self.second_category) if v]
+
+    def is_managed_by(self, user) -> bool:
+        return user.is_superuser or (user.is_active and self.members.filter(pk=user.pk).exists())
+
+
+class EpisodeQuerySet(models.QuerySet):
+    def managed_by(self, user) -> EpisodeQuerySet:
+        """Episodes of the podcasts ``user`` may manage."""
+        if user.is_superuser:
+            return self
+        if not user.is_active:
+            return self.none()
+        return self.filter(podcast__members=user)
+
+    def in_feed(self, now: datetime) -> EpisodeQuerySet:
+        """Episodes listeners see: processed at least once and published by ``now``.
+
+        An episode whose audio is being replaced keeps its earlier renditions
+        in the feed until the new ones are ready, so "has renditions", not the
+        current status, is the test.
+        """
+        return self.filter(publish_at__lte=now, renditions__isnull=False).distinct()
+
+
+class Episode(models.Model):
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        UPLOADED = "uploaded", "Uploaded"
+        PROCESSING = "processing", "Processing"
+        READY = "ready", "Ready"
+        FAILED = "failed", "Failed"
+
+    class EpisodeType(models.TextChoices):
+        FULL = "full", "Full"
+        TRAILER = "trailer", "Trailer"
+        BONUS = "bonus", "Bonus"
+
+    # Which statuses each status may move to. ready → processing is a
+    # re-transcode (new audio or new presets); it never passes through
+    # "uploaded", so "ready → uploaded" is refused.
+    TRANSITIONS: dict[str, frozenset[str]] = {
+        Status.DRAFT: frozenset({Status.UPLOADED}),
+        Status.UPLOADED: frozenset({Status.PROCESSING, Status.FAILED, Status.UPLOADED}),
+        Status.PROCESSING: frozenset({Status.READY, Status.FAILED, Status.UPLOADED}),
+        Status.READY: frozenset({Status.PROCESSING}),
+        Status.FAILED: frozenset({Status.UPLOADED}),
+    }
+
+    podcast = models.ForeignKey(Podcast, on_delete=models.CASCADE, related_name="episodes")
+    guid = models.UUIDField(
+        default=uuid.uuid4, editable=False, unique=True, help_text="Never changes once assigned."
+    )
+    title = models.CharField(max_length=255)
+    slug = models.SlugField(max_length=100)
+    description = models.TextField(blank=True, help_text="Show notes. Basic HTML allowed.")
+    season = models.PositiveIntegerField(null=True, blank=True, validators=[MinValueValidator(1)])
+    number = models.PositiveIntegerField(
+        "episode number", null=True, blank=True, validators=[MinValueValidator(1)]
+    )
+    episode_type = models.CharField(
+        max_length=8, choices=EpisodeType.choices, default=EpisodeType.FULL
+    )
+    explicit = models.BooleanField(default=False)
+    publish_at = models.DateTimeField(
+        null=True, blank=True, help_text="Empty: not published. In the future: scheduled."
+    )
+
+    status = models.CharField(
+        max_length=12, choices=Status.choices, default=Status.DRAFT, editable=False
+    )
+    attempt = models.PositiveIntegerField(
+        default=0, editable=False, help_text="Incremented on every new processing run."
+    )
+    source_key = models.CharField(max_length=512, blank=True, editable=False)
+    source_filename = models.CharField(max_length=255, blank=True, editable=False)
+    source_bytes = models.BigIntegerField(null=True, blank=True, editable=False)
+    duration_seconds = models.FloatField(null=True, blank=True, editable=False)
+    container = models.CharField(max_length=64, blank=True, editable=False)
+    codec = models.CharField(max_length=64, blank=True, editable=False)
+    sample_rate = models.PositiveIntegerField(null=True, blank=True, editable=False)
+    channels = models.PositiveSmallIntegerField(null=True, blank=True, editable=False)
+    loudness_lufs = models.FloatField(
+        "integrated loudness (LUFS)", null=True, blank=True, editable=False
+    )
+    transcode_job_id = models.CharField(max_length=255, blank=True, editable=False)
+    progress_percent = models.PositiveSmallIntegerField(default=0, editable=False)
+    error_message = models.TextField(blank=True, editable=False)
+
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    uploaded_at = models.DateTimeField(null=True, blank=True, editable=False)
+    submitted_at = models.DateTimeField(null=True, blank=True, editable=False)
+    progress_at = models.DateTimeField(null=True, blank=True, editable=False)
+    completed_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    objects = EpisodeQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["podcast", "slug"], name="episode_slug_per_podcast"),
+            models.CheckConstraint(
+                condition=Q(season__isnull=True) | Q(season__gte=1), name="episode_season_positive"
+            ),
+            models.CheckConstraint(
+                condition=Q(number__isnull=True) | Q(number__gte=1), name="episode_number_positive"
+            ),
+            models.CheckConstraint(
+                condition=Q(progress_percent__gte=0) & Q(progress_percent__lte=100),
+                name="episode_progress_percent_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=["draft", "uploaded", "processing", "ready", "failed"]),
+                name="episode_status_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(episode_type__in=["full", "trailer", "bonus"]),
+                name="episode_type_valid",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["status", "updated_at"], name="episode_status_idx"),
+            models.Index(fields=["podcast", "publish_at"], name="episode_publish_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.podcast.slug}/{self.slug}"
+
+    def save(self, *args, **kwargs) -> None:
+        self.description = sanitize_html(self.description)
+        update_fields = kwargs.get("update_fields")
+        if self.pk and update_fields is None:
+            # Never write status or pipeline fields from a stale in-memory copy:
+            # a plain save() (the admin's) must not undo a worker's transition.
+            kwargs["update_fields"] = [
+                f.name for f in self._meta.concrete_fields if f.editable and not f.primary_key
+            ] + ["updated_at"]
+        super().save(*args, **kwargs)
+
+    # --- lifecycle ---
+
+    def can_move_to(self, to: str) -> bool:
+        return to in self.TRANSITIONS[self.status]
+
+    def transition(self, to: str, *, now: datetime | None = None, **changes) -> bool:
+        """Move from the in-memory status to ``to`` with one conditional UPDATE.
+
+        ``changes`` are other fields written in the same UPDATE (``F()``
+        expressions allowed). Returns ``True`` when this call won; ``False``
+        when the row's status no longer matched (another process moved it
+        first), in which case nothing was written. Raises
+        :class:`IllegalTransition` when the lifecycle does not link the two
+        statuses.
+        """
+        if not self.can_move_to(to):
+            raise IllegalTransition(
+                f"Episode {self.pk} cannot move from “{self.status}” to “{to}”."
+            )
+        now = now or timezone.now()
+        changes["updated_at"] = now
+        source = self.status
+        won = (
+            Episode.objects.filter(pk=self.pk, status=self.status).update(status=to, **changes) == 1
+        )
+        if won:
+            self.status = to
+            if any(isinstance(v, (F, models.Expression)) for v in changes.values()):
+                self.refresh_from_db()
+            else:
+                for name, value in changes.items():
+                    setattr(self, name, value)
+            episode_transitioned.send(sender=Episode, episode=self, source=source, target=to)
+        return won
+
+    def mark_uploaded(
+        self, *, source_key: str, source_bytes: int, filename: str = "", now: datetime | None = None
+    ) -> bool:
+        """Record new source audio: draft/uploaded/processing/failed → uploaded."""
+        now = now or timezone.now()
+        return self.transition(
+            self.Status.UPLOADED,
+            now=now,
+            source_key=source_key,
+            source_bytes=source_bytes,
+            source_filename=filename,
+            uploaded_at=now,
+            transcode_job_id="",
+            progress_percent=0,
+            error_message="",
+        )
+
+    def start_processing(self, *, now: datetime | None = None) -> bool:
+        """Claim the episode for a new processing run (uploaded or ready → processing)."""
+        now = now or timezone.now()
+        return self.transition(
+            self.Status.PROCESSING,
+            now=now,
+            attempt=F("attempt") + 1,
+            transcode_job_id="",
+            progress_percent=0,
+            progress_at=now,
+            error_message="",
+        )
+
+    def mark_ready(self, *, now: datetime | None = None) -> bool:
+        """processing → ready, progress 100."""
+        now = now or timezone.now()
+        return self.transition(
+            self.Status.READY, now=now, progress_percent=100, completed_at=now, progress_at=now
+        )
+
+    def mark_failed(self, message: str, *, now: datetime | None = None) -> bool:
+        """uploaded/processing → failed, keeping a reason a creator can act on."""
+        now = now or timezone.now()
+        return self.transition(
+            self.Status.FAILED, now=now, error_message=message[:2000], completed_at=now
+        )
+
+    def retry(self, *, now: datetime | None = None) -> bool:
+        """failed → uploaded, so the pipeline picks it up again."""
+        return self.transition(self.Status.UPLOADED, now=now, error_message="", progress_percent=0)
+
+    def record_progress(self, percent: int, *, now: datetime | None = None) -> bool:
+        """Store job progress while processing; a no-op (``False``) in any other status."""
+        now = now or timezone.now()
+        percent = max(0, min(100, int(percent)))
+        updated = Episode.objects.filter(pk=self.pk, status=self.Status.PROCESSING).update(
+            progress_percent=percent, progress_at=now, updated_at=now
+        )
+        if updated:
+            self.progress_percent, self.progress_at = percent, now
+        return updated == 1
+
+    def is_published(self, now: datetime) -> bool:
+        return self.publish_at is not None and self.publish_at <= now
+
+
+class Rendition(models.Model):
+    """One encoded file of an episode, as really produced and measured in storage."""
+
+    episode = models.ForeignKey(Episode, on_delete=models.CASCADE, related_name="renditions")
+    preset = models.CharField(max_length=32)
+    key = models.CharField("storage key", max_length=512)
+    mime_type = models.CharField(max_length=64)
+    size_bytes = models.BigIntegerField(validators=[MinValueValidator(1)])
+    bitrate = models.PositiveIntegerField(help_text="Bits per second.", null=True, blank=True)
+    duration_seconds = models.FloatField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["episode", "preset"], name="rendition_preset_once"),
+            models.CheckConstraint(condition=Q(size_bytes__gt=0), name="rendition_size_positive"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.episode} [{self.preset}]"
+
+    @property
+    def url(self) -> str:
+        """Public URL of the file (CloudFront on AWS, /media/ on one machine)."""
+        return storages["media"].url(self.key)

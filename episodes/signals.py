@@ -1,0 +1,9 @@
+"""Signals other parts of the pipeline listen to, so apps need not import each other."""
+
+from django.dispatch import Signal
+
+#: Sent by ``Episode.transition`` after its conditional UPDATE won, inside the
+#: caller's transaction. Arguments: ``episode`` (the instance, already in the
+#: new state), ``source`` and ``target`` (status values). Receivers that
+#: enqueue work must use ``transaction.on_commit`` / ``delay_on_commit``.
+episode_transitioned = Signal()

@@ -1,0 +1,4 @@
+"""URLs of the episodes app (upload endpoints live here)."""
+
+app_name = "episodes"
+urlpatterns: list = []

@@ -1,0 +1,256 @@
+"""Settings for podcasthost, read from environment variables with embedded defaults.
+
+The defaults run everything on one machine with no account and no server to
+install: SQLite and files under ``var/``, a local Redis started by ``make run``,
+the ffmpeg binary shipped by the ``imageio-ffmpeg`` package. Each variable is
+documented in README.md ("Settings"). A malformed value stops start-up with a
+message naming the variable.
+"""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+from podcasthost.env import (
+    env_bool,
+    env_float,
+    env_int,
+    env_list,
+    env_required,
+    env_str,
+    env_url,
+)
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = Path(env_str("VAR_DIR", str(BASE_DIR / "var"))).resolve()
+
+DEBUG = env_bool("DEBUG", True)
+
+
+def _secret_key() -> str:
+    """The SECRET_KEY variable; in development a key generated once into var/."""
+    key = env_str("SECRET_KEY")
+    if key:
+        return key
+    if not DEBUG:
+        env_required("SECRET_KEY", "it is required when DEBUG is off (use 50+ random characters)")
+    path = VAR_DIR / "secret_key"
+    if not path.exists():
+        VAR_DIR.mkdir(parents=True, exist_ok=True)
+        # O_EXCL: two processes starting together must not write two different keys.
+        try:
+            with path.open("x") as f:
+                f.write(secrets.token_urlsafe(50))
+        except FileExistsError:
+            pass
+    return path.read_text().strip()
+
+
+SECRET_KEY = _secret_key()
+
+PUBLIC_BASE_URL = env_url("PUBLIC_BASE_URL", "http://127.0.0.1:8000")
+CLOUDFRONT_DOMAIN = env_str("CLOUDFRONT_DOMAIN")
+CLOUDFRONT_DISTRIBUTION_ID = env_str("CLOUDFRONT_DISTRIBUTION_ID")
+FEED_BASE_URL = env_url(
+    "FEED_BASE_URL", f"https://{CLOUDFRONT_DOMAIN}" if CLOUDFRONT_DOMAIN else PUBLIC_BASE_URL
+)
+
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"] if DEBUG else [])
+if not DEBUG and not ALLOWED_HOSTS:
+    env_required("ALLOWED_HOSTS", "it is required when DEBUG is off (comma-separated host names)")
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [PUBLIC_BASE_URL])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "episodes",
+    "feeds",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "podcasthost.urls"
+WSGI_APPLICATION = "podcasthost.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+
+def _database() -> dict:
+    url = env_str("DATABASE_URL", f"sqlite:///{VAR_DIR / 'db.sqlite3'}")
+    try:
+        config = dj_database_url.parse(url, conn_max_age=env_int("DB_CONN_MAX_AGE", 60, minimum=0))
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"Unexpected value DATABASE_URL={url!r}: {exc}") from None
+    if config["ENGINE"] == "django.db.backends.sqlite3":
+        Path(config["NAME"]).parent.mkdir(parents=True, exist_ok=True)
+        # WAL lets the web server read while a worker writes; the timeout makes
+        # a writer wait for the lock instead of failing at once.
+        config["OPTIONS"] = {
+            "timeout": 20,
+            "transaction_mode": "IMMEDIATE",
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        }
+    return config
+
+
+DATABASES = {"default": _database()}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = env_str("TIME_ZONE", "UTC")
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = VAR_DIR / "static"
+# In development WhiteNoise serves straight from the apps' static folders.
+WHITENOISE_USE_FINDERS = DEBUG
+WHITENOISE_AUTOREFRESH = DEBUG
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)
+
+# --- Files: three named storages, local folders by default, S3 buckets on AWS ---
+AWS_REGION = env_str("AWS_REGION", "us-east-1")
+AWS_S3_ENDPOINT_URL = env_str("AWS_S3_ENDPOINT_URL")
+MEDIA_URL = "media/"
+
+
+def _storage(alias: str, bucket_var: str, *, public: bool) -> dict:
+    """One ``STORAGES`` entry: S3 when ``bucket_var`` is set, else a folder in var/."""
+    bucket = env_str(bucket_var)
+    if not bucket:
+        base_url = {
+            "uploads": None,
+            "media": f"{PUBLIC_BASE_URL}/media/",
+            "feeds": f"{FEED_BASE_URL}/",
+        }[alias]
+        return {
+            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "OPTIONS": {"location": str(VAR_DIR / alias), "base_url": base_url},
+        }
+    options: dict = {
+        "bucket_name": bucket,
+        "region_name": AWS_REGION,
+        # SigV4 and the regional virtual-hosted endpoint: browsers posting to a
+        # presigned URL are never redirected, and every region accepts it.
+        "signature_version": "s3v4",
+        "addressing_style": "virtual",
+        "file_overwrite": True,
+        "default_acl": None,
+    }
+    if AWS_S3_ENDPOINT_URL:
+        options["endpoint_url"] = AWS_S3_ENDPOINT_URL
+        options["addressing_style"] = "path"
+    if public:
+        # Public objects are read through CloudFront, never with signed S3 URLs.
+        options["querystring_auth"] = False
+        if CLOUDFRONT_DOMAIN:
+            options["custom_domain"] = CLOUDFRONT_DOMAIN
+    return {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": options}
+
+
+STORAGES = {
+    "default": {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": str(VAR_DIR / "files")},
+    },
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+    "uploads": _storage("uploads", "UPLOADS_BUCKET", public=False),
+    "media": _storage("media", "MEDIA_BUCKET", public=True),
+    "feeds": _storage("feeds", "FEEDS_BUCKET", public=True),
+}
+
+UPLOAD_MAX_BYTES = env_int("UPLOAD_MAX_BYTES", 2 * 1024**3, minimum=1)
+
+# --- Transcoding ---
+TRANSCODER = {
+    "BACKEND": env_str("TRANSCODER_BACKEND", "episodes.transcoders.ffmpeg.FFmpegTranscoder"),
+    "OPTIONS": {},
+}
+FFMPEG_BINARY = env_str("FFMPEG_BINARY")  # empty: the binary shipped by imageio-ffmpeg
+MEDIACONVERT_ROLE_ARN = env_str("MEDIACONVERT_ROLE_ARN")
+MEDIACONVERT_QUEUE_ARN = env_str("MEDIACONVERT_QUEUE_ARN")
+MEDIACONVERT_ENDPOINT_URL = env_str("MEDIACONVERT_ENDPOINT_URL")
+LOUDNESS_TARGET_LUFS = env_float("LOUDNESS_TARGET_LUFS", -16.0)
+TRUE_PEAK_DBTP = env_float("TRUE_PEAK_DBTP", -1.0)
+INGEST_QUEUE_URL = env_str("INGEST_QUEUE_URL")
+JOB_EVENTS_QUEUE_URL = env_str("JOB_EVENTS_QUEUE_URL")
+
+# --- Celery ---
+REDIS_URL = env_url("REDIS_URL", "redis://127.0.0.1:6379/0", schemes=("redis", "rediss", "unix"))
+CELERY_BROKER_URL = env_url(
+    "CELERY_BROKER_URL", REDIS_URL, schemes=("redis", "rediss", "unix", "memory", "sqs")
+)
+CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
+CELERY_TASK_EAGER_PROPAGATES = True
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TASK_TIME_LIMIT = env_int("CELERY_TASK_TIME_LIMIT", 3 * 3600, minimum=60)
+CELERY_TASK_SOFT_TIME_LIMIT = CELERY_TASK_TIME_LIMIT - 30
+# Redis redelivers an unacknowledged message after this; it must exceed the
+# longest task (acks_late) so a running transcode is not started twice.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_TASK_TIME_LIMIT + 600}
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_TIMEZONE = TIME_ZONE
+CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+
+# --- Production hardening (``manage.py check --deploy`` is clean with DEBUG=0) ---
+if not DEBUG:
+    SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
+    SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 31536000, minimum=0)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", True)
+    # The header alone lists nothing: browsers preload a domain only after its
+    # owner submits it at hstspreload.org.
+    SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", True)
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    if env_bool("SECURE_PROXY_SSL_HEADER", False):
+        # Behind a load balancer that terminates TLS and sets X-Forwarded-Proto.
+        SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    "loggers": {"django.db.backends": {"level": "WARNING"}},
+}

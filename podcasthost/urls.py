@@ -1,0 +1,14 @@
+"""Root URLs: the creators' admin, then the public feed and show pages."""
+
+from django.contrib import admin
+from django.urls import include, path
+
+admin.site.site_header = "podcasthost"
+admin.site.site_title = "podcasthost"
+admin.site.index_title = "Your shows"
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("", include("episodes.urls")),
+    path("", include("feeds.urls")),
+]

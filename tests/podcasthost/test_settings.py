@@ -1,0 +1,117 @@
+"""Settings come from the environment; mistakes stop start-up with the variable named."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+PRODUCTION = {
+    "DEBUG": "0",
+    "SECRET_KEY": "k3Y-" + "abcdefghij" * 6,
+    "ALLOWED_HOSTS": "podcasts.example.com",
+    "PUBLIC_BASE_URL": "https://podcasts.example.com",
+}
+
+
+def _run(args: list[str], env: dict[str, str], tmp_path: Path) -> subprocess.CompletedProcess:
+    base = {k: v for k, v in os.environ.items() if k not in {"DJANGO_SETTINGS_MODULE"}}
+    for name in ("DEBUG", "SECRET_KEY", "ALLOWED_HOSTS", "DATABASE_URL", "PUBLIC_BASE_URL"):
+        base.pop(name, None)
+    base.update({"VAR_DIR": str(tmp_path / "var"), **env})
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env=base,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+@pytest.mark.parametrize(
+    ("env", "variable"),
+    [
+        ({"DEBUG": "maybe"}, "DEBUG"),
+        ({"UPLOAD_MAX_BYTES": "2GB"}, "UPLOAD_MAX_BYTES"),
+        ({"UPLOAD_MAX_BYTES": "0"}, "UPLOAD_MAX_BYTES"),
+        ({"PUBLIC_BASE_URL": "podcasts.example.com"}, "PUBLIC_BASE_URL"),
+        ({"REDIS_URL": "http://localhost:6379"}, "REDIS_URL"),
+        ({"LOUDNESS_TARGET_LUFS": "loud"}, "LOUDNESS_TARGET_LUFS"),
+        ({"DATABASE_URL": "nosuchdb://x"}, "DATABASE_URL"),
+        ({"DEBUG": "0", "ALLOWED_HOSTS": "example.com"}, "SECRET_KEY"),
+        ({"DEBUG": "0", "SECRET_KEY": "s" * 60}, "ALLOWED_HOSTS"),
+    ],
+)
+def test_bad_setting_stops_start_up_naming_the_variable(tmp_path, env, variable):
+    result = _run(["check"], env, tmp_path)
+
+    assert result.returncode != 0
+    assert "ImproperlyConfigured" in result.stderr
+    assert variable in result.stderr.splitlines()[-1]
+
+
+def test_development_secret_key_is_generated_once_and_kept(tmp_path):
+    first = _run(["check"], {}, tmp_path)
+    key_file = tmp_path / "var" / "secret_key"
+    key = key_file.read_text()
+    second = _run(["check"], {}, tmp_path)
+
+    assert first.returncode == 0, first.stderr
+    assert second.returncode == 0, second.stderr
+    assert len(key) >= 50
+    assert key_file.read_text() == key
+
+
+def test_production_profile_passes_check_deploy_with_no_warning(tmp_path):
+    result = _run(["check", "--deploy", "--fail-level", "DEBUG"], PRODUCTION, tmp_path)
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "System check identified no issues (0 silenced)." in result.stdout
+
+
+def test_s3_storages_are_chosen_by_bucket_variables(tmp_path):
+    code = (
+        "from django.core.files.storage import storages; "
+        "u, m, f = storages['uploads'], storages['media'], storages['feeds']; "
+        "print(type(u).__name__, u.bucket_name, type(m).__name__, m.bucket_name, "
+        "m.url('a/b.mp3'), type(f).__name__, f.url('show/feed.xml'))"
+    )
+    env = {
+        "UPLOADS_BUCKET": "in-bucket",
+        "MEDIA_BUCKET": "out-bucket",
+        "FEEDS_BUCKET": "rss-bucket",
+        "CLOUDFRONT_DOMAIN": "d111.cloudfront.net",
+    }
+    result = _run(["shell", "--no-imports", "-c", code], env, tmp_path)
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == [
+        "S3Storage",
+        "in-bucket",
+        "S3Storage",
+        "out-bucket",
+        "https://d111.cloudfront.net/a/b.mp3",
+        "S3Storage",
+        "https://d111.cloudfront.net/show/feed.xml",
+    ]
+
+
+def test_local_storages_by_default(tmp_path):
+    code = (
+        "from django.core.files.storage import storages; from django.conf import settings; "
+        "print(type(storages['uploads']).__name__, storages['media'].url('a.mp3'), "
+        "settings.FEED_BASE_URL)"
+    )
+    result = _run(["shell", "--no-imports", "-c", code], {}, tmp_path)
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == [
+        "FileSystemStorage",
+        "http://127.0.0.1:8000/media/a.mp3",
+        "http://127.0.0.1:8000",
+    ]
