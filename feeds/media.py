@@ -55,11 +55,11 @@ def parse_range(header: str, size: int) -> tuple[int, int] | bool | None:
         return None
     if match[1]:
         first = int(match[1])
+        if first >= size:
+            return False
         last = int(match[2]) if match[2] else size - 1
         if last < first:
             return None
-        if first >= size:
-            return False
         return first, min(last, size - 1)
     suffix = int(match[2])
     if suffix == 0:

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from celery import shared_task
-
 from feeds import publishing
 from podcasthost.celery import app
 
 
-@shared_task(
+@app.task(
     acks_late=True,
     autoretry_for=(publishing.PublishError,),
     retry_backoff=5,
@@ -21,7 +19,7 @@ def publish_feed_task(*, podcast_id: int, **kwargs) -> None:
     publishing.publish_feed(podcast_id)
 
 
-@shared_task(acks_late=True)
+@app.task(acks_late=True)
 def publish_due_feeds(**kwargs) -> None:
     """Periodic sweep: queue publishes for scheduled episodes now due and lost/failed ones."""
     publishing.publish_due()
