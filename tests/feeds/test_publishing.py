@@ -124,6 +124,7 @@ def test_publish_writes_the_feed_with_type_and_cache_header_and_invalidates(aws,
     assert obj["CacheControl"] == "public, max-age=300"
     fp, pp = parse_both(body)
     assert [e.title for e in fp.entries] == ["First"]
+    assert [e["title"] for e in pp["episodes"]] == ["First"]
     assert invalidated_paths(aws) == [[f"/{show.slug}/feed.xml"]]
     publication = FeedPublication.objects.get(podcast=show)
     assert publication.status == "published"
@@ -276,9 +277,11 @@ def test_scheduled_episode_is_published_by_the_sweep(
     assert bucket_titles(aws, show) == ["First"]
     with django_capture_on_commit_callbacks(execute=True):
         assert publish_due(now=now) == []
-    with time_machine.travel(now + timedelta(seconds=45), tick=False):
-        with django_capture_on_commit_callbacks(execute=True):
-            assert publish_due() == [show.pk]
+    with (
+        time_machine.travel(now + timedelta(seconds=45), tick=False),
+        django_capture_on_commit_callbacks(execute=True),
+    ):
+        assert publish_due() == [show.pk]
     assert bucket_titles(aws, show) == ["Scheduled", "First"]
 
 
