@@ -34,6 +34,7 @@ from django.db import transaction
 from django.db.models import DateTimeField, F, Q, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
+from kombu.exceptions import OperationalError
 
 from episodes.models import Podcast
 from feeds.models import FeedPublication, FeedState
@@ -85,15 +86,20 @@ def request_publish(podcast_id: int, *, now: datetime | None = None) -> bool:
         publish_requested_at=now
     )
     if won:
-        from feeds.tasks import publish_feed_task
-
-        delay = getattr(settings, "FEED_PUBLISH_DELAY_SECONDS", 5)
-        transaction.on_commit(
-            lambda: publish_feed_task.apply_async(
-                kwargs={"podcast_id": podcast_id}, countdown=delay
-            )
-        )
+        transaction.on_commit(lambda: _enqueue_publish(podcast_id))
     return bool(won)
+
+
+def _enqueue_publish(podcast_id: int) -> None:
+    from feeds.tasks import publish_feed_task
+
+    delay = getattr(settings, "FEED_PUBLISH_DELAY_SECONDS", 5)
+    try:
+        publish_feed_task.apply_async(kwargs={"podcast_id": podcast_id}, countdown=delay)
+    except OperationalError:
+        # The broker is down: the creator's save must not fail for it. The
+        # marker stays set, so publish_due re-queues once it is stale.
+        logger.warning("Could not queue the feed publish of podcast %s", podcast_id, exc_info=True)
 
 
 def publish_due(*, now: datetime | None = None) -> list[int]:
