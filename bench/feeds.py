@@ -257,6 +257,12 @@ def bench_http(var_dir: Path, seconds: float, fast_path: bool) -> None:
             assert gzip.decompress(got) == body
             status, _, _ = fetch(port, path, {"If-None-Match": validators[name]})
             assert status == 304, (name, status)
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+            conn.request("HEAD", path)
+            head = conn.getresponse()
+            assert head.status == 200 and head.read() == b"", (name, head.status)
+            assert head.getheader("Content-Length") == str(len(body)), name
+            conn.close()
         print(f"serving {len(body) / 1e6:.2f} MB ({HTTP_EPISODES} episodes), fast path={fast_path}")
         cases = {
             "200": {},

@@ -49,11 +49,15 @@ class CachedFeed:
     content_hash: str
     moved_to: str
     checked_at: float
+    ttl: float = 2.0
     body: bytes = b""
     body_gzip: bytes = b""
     last_modified: int = 0  # seconds since the epoch
     headers: dict[str, str] = field(default_factory=dict)
     headers_gzip: dict[str, str] = field(default_factory=dict)
+    # 304s carry the validators and caching headers only (RFC 9110 §15.4.5).
+    headers_304: dict[str, str] = field(default_factory=dict)
+    headers_304_gzip: dict[str, str] = field(default_factory=dict)
     etags: frozenset[str] = frozenset()
 
 
@@ -80,6 +84,7 @@ def _load(slug: str, now: float) -> CachedFeed | None:
     cached = _cache.get(slug)
     if cached and cached.content_hash == (content_hash or "") and cached.moved_to == moved_to:
         cached.checked_at = now
+        cached.ttl = _ttl()
         return cached
     if moved_to:
         entry = CachedFeed(content_hash=content_hash or "", moved_to=moved_to, checked_at=now)
@@ -90,9 +95,16 @@ def _load(slug: str, now: float) -> CachedFeed | None:
             "content_hash", "body", "body_gzip", "built_at"
         ).get(podcast_id=podcast_id)
         entry = _entry(content_hash, bytes(body), bytes(body_gzip), built_at.timestamp(), now)
+    entry.ttl = _ttl()
     with _lock:
         _cache[slug] = entry
     return entry
+
+
+def _ttl() -> float:
+    # Read once per revalidation, not per request: a missing setting costs an
+    # AttributeError inside LazySettings on every lookup.
+    return float(getattr(settings, "FEED_SERVE_CACHE_SECONDS", 2))
 
 
 def _entry(content_hash: str, body: bytes, body_gzip: bytes, built_at: float, now: float):
@@ -108,6 +120,12 @@ def _entry(content_hash: str, body: bytes, body_gzip: bytes, built_at: float, no
         "Vary": "Accept-Encoding",
         "X-Content-Type-Options": "nosniff",
     }
+    not_modified = {
+        "Content-Type": CONTENT_TYPE,
+        "Last-Modified": common["Last-Modified"],
+        "Cache-Control": common["Cache-Control"],
+        "Vary": "Accept-Encoding",
+    }
     return CachedFeed(
         content_hash=content_hash,
         moved_to="",
@@ -122,6 +140,8 @@ def _entry(content_hash: str, body: bytes, body_gzip: bytes, built_at: float, no
             "Content-Encoding": "gzip",
             "Content-Length": str(len(body_gzip)),
         },
+        headers_304={**not_modified, "ETag": etag},
+        headers_304_gzip={**not_modified, "ETag": etag_gzip},
         etags=frozenset({etag, etag_gzip}),
     )
 
@@ -130,9 +150,7 @@ def current_feed(slug: str) -> CachedFeed | None:
     """The cached feed of ``slug``, revalidated against the database after the TTL."""
     now = time.monotonic()
     cached = _cache.get(slug)
-    if cached is not None and now - cached.checked_at < getattr(
-        settings, "FEED_SERVE_CACHE_SECONDS", 2
-    ):
+    if cached is not None and now - cached.checked_at < cached.ttl:
         return cached
     return _load(slug, now)
 
@@ -175,12 +193,7 @@ def serve_feed(request: HttpRequest, slug: str) -> HttpResponse:
         # 301 + itunes:new-feed-url: a permanent redirect is what moves subscriptions.
         return HttpResponsePermanentRedirect(feed.moved_to)
     gz = _accepts_gzip(request)
-    headers = feed.headers_gzip if gz else feed.headers
     if _not_modified(request, feed):
-        response = HttpResponse(status=304)
-        del response.headers["Content-Type"]
-        for name in ("ETag", "Last-Modified", "Cache-Control", "Vary"):
-            response.headers[name] = headers[name]
-        return response
+        return HttpResponse(status=304, headers=feed.headers_304_gzip if gz else feed.headers_304)
     body = b"" if request.method == "HEAD" else (feed.body_gzip if gz else feed.body)
-    return HttpResponse(body, headers=headers)
+    return HttpResponse(body, headers=feed.headers_gzip if gz else feed.headers)
