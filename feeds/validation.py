@@ -17,6 +17,7 @@ from datetime import datetime, timedelta
 from io import BytesIO
 from urllib.parse import urlsplit
 
+from django.core.exceptions import ValidationError
 from django.core.files.storage import storages
 from django.utils import timezone
 
@@ -86,7 +87,7 @@ def check_feed_xml(body: bytes, *, feed_url: str, now: datetime) -> list[str]:
     language = text(channel, "language") or ""
     try:
         language_validator(language)
-    except Exception:
+    except ValidationError:
         problems.append(f"Channel: <language> “{language}” is not a language tag.")
     if _date(text(channel, "lastBuildDate")) is None:
         problems.append("Channel: <lastBuildDate> is not an RFC 2822 date.")
@@ -205,9 +206,8 @@ def check_files(podcast: Podcast, body: bytes) -> list[str]:
                 validate_cover_art(f)
         except FileNotFoundError:
             problems.append("Cover art: the file is missing from the media storage.")
-        except Exception as exc:
-            messages = getattr(exc, "messages", [str(exc)])
-            problems.extend(f"Cover art: {m}" for m in messages)
+        except ValidationError as exc:
+            problems.extend(f"Cover art: {m}" for m in exc.messages)
     media = storages["media"]
     by_url = {}
     for rendition in _renditions(podcast):
