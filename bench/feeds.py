@@ -226,7 +226,7 @@ def load(port: int, path: str, headers: dict[str, str], seconds: float) -> float
     return total / seconds
 
 
-def bench_http(var_dir: Path, seconds: float, fast_path: bool) -> None:
+def bench_http(var_dir: Path, seconds: float, rounds: int, fast_path: bool) -> None:
     from django.conf import settings
 
     from feeds.publishing import publish_feed
@@ -271,14 +271,14 @@ def bench_http(var_dir: Path, seconds: float, fast_path: bool) -> None:
         }
         for case, headers in cases.items():
             rps = {"feed": 0.0, "static": 0.0}
-            # Interleave two rounds so a noisy neighbour hits both sides alike.
-            for _round in range(2):
+            # Interleave short rounds so a noisy neighbour hits both sides alike.
+            for _round in range(rounds):
                 for name, path in (("static", static_path), ("feed", feed_path)):
                     h = {k: (v or validators[name]) for k, v in headers.items()}
                     rps[name] += load(port, path, h, seconds)
             print(
-                f"{case:>8}: feed {rps['feed'] / 2:9.0f} req/s, "
-                f"WhiteNoise {rps['static'] / 2:9.0f} req/s"
+                f"{case:>8}: feed {rps['feed'] / rounds:9.0f} req/s, "
+                f"WhiteNoise {rps['static'] / rounds:9.0f} req/s"
             )
             print(f"ratio {case}: {rps['feed'] / rps['static']:.2f}")
     finally:
@@ -288,7 +288,8 @@ def bench_http(var_dir: Path, seconds: float, fast_path: bool) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=float, default=3, help="Load duration per measurement.")
+    parser.add_argument("--seconds", type=float, default=1, help="Load duration per measurement.")
+    parser.add_argument("--rounds", type=int, default=5, help="Alternating rounds per case.")
     parser.add_argument("--no-fast-path", action="store_true", help="Stock middleware stack.")
     parser.add_argument("--skip-render", action="store_true")
     args = parser.parse_args()
@@ -297,7 +298,7 @@ def main() -> None:
         setup_django(var_dir)
         if not args.skip_render:
             bench_render()
-        bench_http(var_dir, args.seconds, fast_path=not args.no_fast_path)
+        bench_http(var_dir, args.seconds, args.rounds, fast_path=not args.no_fast_path)
 
 
 if __name__ == "__main__":
