@@ -21,6 +21,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from episodes import categories
+from episodes.artwork import validate_cover_art
 from episodes.guids import podcast_guid_for
 from episodes.sanitize import sanitize_html
 from episodes.signals import episode_transitioned
@@ -81,7 +82,13 @@ class Podcast(models.Model):
     second_category = models.CharField(max_length=80, choices=categories.choices(), blank=True)
     explicit = models.BooleanField(default=False)
     show_type = models.CharField(max_length=8, choices=ShowType.choices, default=ShowType.EPISODIC)
-    cover = models.ImageField(upload_to=cover_upload_to, storage=media_storage, blank=True)
+    cover = models.ImageField(
+        upload_to=cover_upload_to,
+        storage=media_storage,
+        blank=True,
+        validators=[validate_cover_art],
+        help_text="Square JPEG or PNG, 1400-3000 px, RGB.",
+    )
     link = models.URLField(blank=True, help_text="The show's website.")
     copyright = models.CharField(max_length=255, blank=True)
     podcast_guid = models.UUIDField(

@@ -1,0 +1,131 @@
+"""Serving the media storage's files on one machine: HEAD and byte ranges, real types.
+
+Apple requires HEAD and byte-range support on media and artwork
+(https://podcasters.apple.com/support/823-podcast-requirements). Only used
+when the ``media`` storage is a local ``FileSystemStorage``; on AWS CloudFront
+and S3 serve the files with the ``ContentType`` the pipeline wrote.
+"""
+
+from __future__ import annotations
+
+import mimetypes
+import os
+import re
+from collections.abc import Iterator
+
+from django.core.exceptions import SuspiciousFileOperation
+from django.core.files.storage import FileSystemStorage, storages
+from django.http import (
+    FileResponse,
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseNotAllowed,
+    StreamingHttpResponse,
+)
+from django.utils.http import http_date, parse_http_date_safe
+
+from episodes.presets import PRESETS
+
+# The types the feed announces, so Content-Type always matches enclosure type.
+_TYPES = {f".{p.extension}": p.mime_type for p in PRESETS} | {
+    ".jpg": "image/jpeg",
+    ".jpeg": "image/jpeg",
+    ".png": "image/png",
+    ".vtt": "text/vtt",
+    ".srt": "application/x-subrip",
+    ".json": "application/json",
+}
+_RANGE = re.compile(r"bytes=(\d*)-(\d*)")
+_CHUNK = 64 * 1024
+
+
+def content_type_for(name: str) -> str:
+    ext = os.path.splitext(name)[1].lower()
+    return _TYPES.get(ext) or mimetypes.guess_type(name)[0] or "application/octet-stream"
+
+
+def parse_range(header: str, size: int) -> tuple[int, int] | bool | None:
+    """``(first, last)`` of a single satisfiable range; ``None`` to ignore it; ``False`` = 416.
+
+    RFC 9110 §14.1.2. Several ranges are answered with the whole file (allowed).
+    """
+    match = _RANGE.fullmatch(header.strip().replace(" ", ""))
+    if not match or (not match[1] and not match[2]):
+        return None
+    if match[1]:
+        first = int(match[1])
+        if first >= size:
+            return False
+        last = int(match[2]) if match[2] else size - 1
+        if last < first:
+            return None
+        return first, min(last, size - 1)
+    suffix = int(match[2])
+    if suffix == 0:
+        return False
+    return max(0, size - suffix), size - 1
+
+
+def _read(path: str, first: int, length: int) -> Iterator[bytes]:
+    with open(path, "rb") as f:
+        f.seek(first)
+        while length > 0:
+            chunk = f.read(min(_CHUNK, length))
+            if not chunk:
+                return
+            length -= len(chunk)
+            yield chunk
+
+
+def serve_media(request: HttpRequest, path: str) -> HttpResponse:
+    """A file of the local media storage with HEAD, Range (206/416) and its real type."""
+    if request.method not in ("GET", "HEAD"):
+        return HttpResponseNotAllowed(["GET", "HEAD"])
+    storage = storages["media"]
+    if not isinstance(storage, FileSystemStorage):
+        raise Http404("Media are served by the CDN.")
+    try:
+        full = storage.path(path)
+    except SuspiciousFileOperation:
+        raise Http404("No such file.") from None
+    if not os.path.isfile(full):
+        raise Http404("No such file.")
+    stat = os.stat(full)
+    size = stat.st_size
+    etag = f'"{stat.st_mtime_ns:x}-{size:x}"'
+    headers = {
+        "Content-Type": content_type_for(full),
+        "Accept-Ranges": "bytes",
+        "Last-Modified": http_date(stat.st_mtime),
+        "ETag": etag,
+        "Cache-Control": "public, max-age=86400",
+        "X-Content-Type-Options": "nosniff",
+    }
+    byte_range = None
+    header = request.META.get("HTTP_RANGE")
+    if header:
+        if_range = request.META.get("HTTP_IF_RANGE")
+        # If-Range: only honour the range if the client's copy is still current.
+        if (
+            not if_range
+            or if_range == etag
+            or (parse_http_date_safe(if_range) or -1) >= int(stat.st_mtime)
+        ):
+            byte_range = parse_range(header, size)
+    if byte_range is False:
+        response = HttpResponse(status=416)
+        response.headers["Content-Range"] = f"bytes */{size}"
+        response.headers["Accept-Ranges"] = "bytes"
+        return response
+    if request.method == "HEAD":
+        response = HttpResponse(headers={**headers, "Content-Length": str(size)})
+        return response
+    if byte_range is None:
+        return FileResponse(open(full, "rb"), headers=headers)
+    first, last = byte_range
+    length = last - first + 1
+    response = StreamingHttpResponse(_read(full, first, length), status=206, headers=headers)
+    response.headers["Content-Range"] = f"bytes {first}-{last}/{size}"
+    response.headers["Content-Length"] = str(length)
+    return response

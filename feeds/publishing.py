@@ -1,0 +1,312 @@
+"""Publishing feeds: render from the database, write to the feeds storage, purge the CDN.
+
+The use-cases, each one call for a task, command or view:
+
+* :func:`request_publish` — a feed may have changed: mark it and queue ONE
+  debounced publish for a burst of changes.
+* :func:`publish_feed` — render now; when the content hash changed, write
+  ``<slug>/feed.xml`` to the ``feeds`` storage (S3 with ``Content-Type`` and
+  ``Cache-Control``), create a CloudFront invalidation for exactly that path,
+  then record the publication. Renders from the database at run time, so a
+  late or repeated run is always correct (idempotent).
+* :func:`publish_due` — the periodic sweep: scheduled episodes whose time has
+  come, queued publishes that were lost, feeds whose last publish failed.
+* :func:`ensure_rendered` — first request for a feed nobody published yet.
+
+A render or upload error never replaces the last good feed: ``FeedState`` (what
+the public view serves) is only updated after the storage write and the
+invalidation succeeded; the failure is recorded and :class:`PublishError` is
+raised so the Celery task retries.
+"""
+
+from __future__ import annotations
+
+import gzip
+import logging
+import os
+import tempfile
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from django.conf import settings
+from django.core.files.storage import FileSystemStorage, storages
+from django.db import transaction
+from django.db.models import DateTimeField, F, Q, Value
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+from kombu.exceptions import OperationalError
+
+from episodes.models import Podcast
+from feeds.models import FeedPublication, FeedState
+from feeds.rss import CONTENT_TYPE, RenderedFeed, feed_episodes, render_feed
+
+logger = logging.getLogger(__name__)
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+class PublishError(Exception):
+    """Rendering, writing or invalidating a feed failed; the last good feed is still served."""
+
+
+@dataclass(frozen=True)
+class PublishResult:
+    podcast_id: int
+    content_hash: str
+    item_count: int
+    changed: bool
+    invalidation_id: str = ""
+
+
+def feed_key(slug: str) -> str:
+    """Key of a show's feed in the ``feeds`` storage: the public path the seed used."""
+    return f"{slug}/feed.xml"
+
+
+def cache_control() -> str:
+    """``Cache-Control`` of published feeds: short, so apps see new episodes within minutes."""
+    return f"public, max-age={getattr(settings, 'FEED_CACHE_MAX_AGE', 300)}"
+
+
+# --- requesting (debounce) ---
+
+
+def request_publish(podcast_id: int, *, now: datetime | None = None) -> bool:
+    """Note that ``podcast_id``'s feed may have changed and queue one debounced publish.
+
+    The first call of a burst sets the per-podcast ``publish_requested_at``
+    marker (a conditional UPDATE) and queues the task after the transaction
+    commits, ``FEED_PUBLISH_DELAY_SECONDS`` later; later calls see the marker
+    and do nothing. The task clears the marker before it renders, so a change
+    made while it runs queues a new publish. Returns True if a publish was queued.
+    """
+    now = now or timezone.now()
+    FeedState.objects.get_or_create(podcast_id=podcast_id)
+    won = FeedState.objects.filter(podcast_id=podcast_id, publish_requested_at__isnull=True).update(
+        publish_requested_at=now
+    )
+    if won:
+        transaction.on_commit(lambda: _enqueue_publish(podcast_id))
+    return bool(won)
+
+
+def _enqueue_publish(podcast_id: int) -> None:
+    from feeds.tasks import publish_feed_task
+
+    delay = getattr(settings, "FEED_PUBLISH_DELAY_SECONDS", 5)
+    try:
+        publish_feed_task.apply_async(kwargs={"podcast_id": podcast_id}, countdown=delay)
+    except OperationalError:
+        # The broker is down: the creator's save must not fail for it. The
+        # marker stays set, so publish_due re-queues once it is stale.
+        logger.warning("Could not queue the feed publish of podcast %s", podcast_id, exc_info=True)
+
+
+def publish_due(*, now: datetime | None = None) -> list[int]:
+    """Queue a publish for every feed that is due; returns the podcast ids. Idempotent.
+
+    Due: an episode with renditions whose ``publish_at`` passed after the last
+    render looked (scheduled episodes appear within one sweep); a queued
+    publish older than ``FEED_STALE_REQUEST_SECONDS`` (its task was lost); a
+    rendering never written to storage or a last publish that failed for good.
+    """
+    now = now or timezone.now()
+    last_render = Coalesce(
+        F("feed_state__rendered_at"), Value(_EPOCH, output_field=DateTimeField())
+    )
+    scheduled = (
+        Podcast.objects.alias(last_render=last_render)
+        .filter(
+            episodes__publish_at__lte=now,
+            episodes__publish_at__gt=F("last_render"),
+            episodes__renditions__isnull=False,
+        )
+        .values_list("pk", flat=True)
+    )
+    stale_before = now - timedelta(seconds=getattr(settings, "FEED_STALE_REQUEST_SECONDS", 300))
+    stale = FeedState.objects.filter(publish_requested_at__lt=stale_before)
+    # A lost task left its marker set: clear it so request_publish queues again.
+    stale_ids = list(stale.values_list("podcast_id", flat=True))
+    stale.update(publish_requested_at=None)
+    failed = FeedState.objects.filter(
+        ~Q(content_hash=F("published_hash")) | ~Q(last_error=""),
+        publish_requested_at__isnull=True,
+    ).values_list("podcast_id", flat=True)
+    due = sorted(set(scheduled) | set(stale_ids) | set(failed))
+    for podcast_id in due:
+        request_publish(podcast_id, now=now)
+    return due
+
+
+# --- rendering ---
+
+
+def render_current(podcast: Podcast, state: FeedState, now: datetime) -> RenderedFeed:
+    """Render ``podcast``'s feed at ``now``, keeping ``lastBuildDate`` while content is unchanged.
+
+    Rendered first with the stored ``built_at``: same hash → nothing changed;
+    otherwise rendered again with ``built_at = now``. Two queries either way.
+    """
+    episodes = feed_episodes(podcast, now)
+    if state.built_at is not None:
+        same = RenderedFeed(
+            render_feed(podcast, episodes, built_at=state.built_at), len(episodes), state.built_at
+        )
+        if same.content_hash == state.content_hash:
+            return same
+    return RenderedFeed(render_feed(podcast, episodes, built_at=now), len(episodes), now)
+
+
+def _gzip(body: bytes) -> bytes:
+    # mtime=0: the same feed always compresses to the same bytes.
+    return gzip.compress(body, compresslevel=9, mtime=0)
+
+
+def _store_state(state_pk: int, rendered: RenderedFeed, now: datetime, **fields) -> None:
+    FeedState.objects.filter(pk=state_pk).update(
+        content_hash=rendered.content_hash,
+        body=rendered.body,
+        body_gzip=_gzip(rendered.body),
+        item_count=rendered.item_count,
+        built_at=rendered.built_at,
+        rendered_at=now,
+        **fields,
+    )
+
+
+def ensure_rendered(podcast_id: int, *, now: datetime | None = None) -> None:
+    """Render a feed that has no stored rendering yet, without publishing it.
+
+    Used by the public view the first time a feed is asked for before any
+    publish ran; ``publish_due`` later writes it to the feeds storage.
+    """
+    now = now or timezone.now()
+    podcast = Podcast.objects.get(pk=podcast_id)
+    state, _ = FeedState.objects.get_or_create(podcast=podcast)
+    if state.content_hash:
+        return
+    _store_state(state.pk, render_current(podcast, state, now), now)
+
+
+# --- writing ---
+
+
+def write_feed(key: str, body: bytes) -> None:
+    """Write ``body`` at ``key`` in the ``feeds`` storage, replacing it atomically.
+
+    S3: one PutObject with explicit ``Content-Type`` and ``Cache-Control`` (S3
+    replaces objects atomically). Local folder: a temporary file renamed over
+    the old one, so a reader never sees half a feed. Raises the storage's error.
+    """
+    storage = storages["feeds"]
+    if isinstance(storage, FileSystemStorage):
+        path = storage.path(key)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".feed-")
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(body)
+            os.chmod(tmp, 0o644)
+            os.replace(tmp, path)
+        except BaseException:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+            raise
+        return
+    # django-storages S3Storage: its save() guesses the type from the name and
+    # has no per-object Cache-Control, so put the object through its bucket.
+    name = storage._normalize_name(key)
+    storage.bucket.Object(name).put(
+        Body=body, ContentType=CONTENT_TYPE, CacheControl=cache_control()
+    )
+
+
+def invalidate_cdn(key: str, *, reference: str) -> str:
+    """Create a CloudFront invalidation of ``/<key>``; returns its id ("" when no CDN is set).
+
+    ``reference`` (the CallerReference) makes a retried call for the same
+    publication idempotent. https://docs.aws.amazon.com/cloudfront/latest/APIReference/API_CreateInvalidation.html
+    """
+    distribution_id = getattr(settings, "CLOUDFRONT_DISTRIBUTION_ID", "")
+    if not distribution_id:
+        return ""
+    import boto3
+
+    client = boto3.client("cloudfront", region_name=getattr(settings, "AWS_REGION", "us-east-1"))
+    answer = client.create_invalidation(
+        DistributionId=distribution_id,
+        InvalidationBatch={
+            "Paths": {"Quantity": 1, "Items": [f"/{key}"]},
+            "CallerReference": reference,
+        },
+    )
+    return answer["Invalidation"]["Id"]
+
+
+def _record_failure(podcast: Podcast, now: datetime, rendered, exc: Exception) -> None:
+    message = f"{type(exc).__name__}: {exc}"[:2000]
+    FeedState.objects.filter(podcast=podcast).update(last_error=message, last_error_at=now)
+    FeedPublication.objects.create(
+        podcast=podcast,
+        created_at=now,
+        status=FeedPublication.Status.FAILED,
+        content_hash=rendered.content_hash if rendered else "",
+        item_count=rendered.item_count if rendered else 0,
+        size_bytes=len(rendered.body) if rendered else 0,
+        storage_key=feed_key(podcast.slug),
+        error=message,
+    )
+
+
+def publish_feed(
+    podcast_id: int, *, now: datetime | None = None, dry_run: bool = False, force: bool = False
+) -> PublishResult | None:
+    """Render ``podcast_id``'s feed and publish it if its content changed.
+
+    Returns ``None`` when the podcast no longer exists. Idempotent: an
+    unchanged feed is neither re-uploaded nor invalidated (unless ``force``).
+    ``dry_run`` renders and reports without writing anything. Raises
+    :class:`PublishError` (after recording the failure) when rendering,
+    writing or invalidating fails; the last good feed stays in place.
+    """
+    now = now or timezone.now()
+    podcast = Podcast.objects.filter(pk=podcast_id).first()
+    if podcast is None:
+        return None
+    state, _ = FeedState.objects.get_or_create(podcast=podcast)
+    if not dry_run:
+        # Changes after this point set the marker again and queue a new publish.
+        FeedState.objects.filter(pk=state.pk).update(publish_requested_at=None)
+    rendered = None
+    try:
+        rendered = render_current(podcast, state, now)
+        changed = force or rendered.content_hash != state.published_hash
+        if dry_run:
+            return PublishResult(podcast.pk, rendered.content_hash, rendered.item_count, changed)
+        if not changed:
+            _store_state(state.pk, rendered, now, last_error="")
+            return PublishResult(podcast.pk, rendered.content_hash, rendered.item_count, False)
+        key = feed_key(podcast.slug)
+        write_feed(key, rendered.body)
+        invalidation_id = invalidate_cdn(
+            key, reference=f"{key}@{rendered.content_hash[:16]}@{now.timestamp():.0f}"
+        )
+    except Exception as exc:
+        logger.exception("Publishing the feed of %s failed", podcast.slug)
+        _record_failure(podcast, now, rendered, exc)
+        raise PublishError(f"Publishing the feed of {podcast.slug} failed: {exc}") from exc
+    with transaction.atomic():
+        _store_state(state.pk, rendered, now, published_hash=rendered.content_hash, last_error="")
+        FeedPublication.objects.create(
+            podcast=podcast,
+            created_at=now,
+            status=FeedPublication.Status.PUBLISHED,
+            content_hash=rendered.content_hash,
+            item_count=rendered.item_count,
+            size_bytes=len(rendered.body),
+            storage_key=key,
+            invalidation_id=invalidation_id,
+        )
+    return PublishResult(
+        podcast.pk, rendered.content_hash, rendered.item_count, True, invalidation_id
+    )

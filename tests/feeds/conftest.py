@@ -1,0 +1,79 @@
+"""Fixtures of the feeds tests: episodes with real rendition files in the media storage."""
+
+from __future__ import annotations
+
+import io
+from datetime import timedelta
+
+import pytest
+from django.core.files.base import ContentFile
+from django.core.files.storage import storages
+
+from episodes.models import Episode, Rendition
+from episodes.presets import PRESETS
+from feeds import serving
+
+
+@pytest.fixture(autouse=True)
+def really_eager_celery():
+    """Run tasks in-process. The shared ``eager_celery`` fixture sets
+    ``conf.task_always_eager``, but with ``namespace="CELERY"`` the Django
+    setting ``CELERY_TASK_ALWAYS_EAGER`` shadows it, so tasks were sent to a
+    broker; setting the namespaced key works."""
+    from podcasthost.celery import app
+
+    previous = app.conf.task_always_eager
+    app.conf.CELERY_TASK_ALWAYS_EAGER = True
+    yield
+    app.conf.CELERY_TASK_ALWAYS_EAGER = previous
+
+
+@pytest.fixture(autouse=True)
+def fresh_feed_cache(settings):
+    """No cached feed leaks between tests; revalidate on every request."""
+    settings.FEED_SERVE_CACHE_SECONDS = 0
+    serving.clear_cache()
+    yield
+    serving.clear_cache()
+
+
+def write_rendition(episode: Episode, preset_name: str, payload: bytes) -> Rendition:
+    """Write ``payload`` into the media storage and record it as a rendition row."""
+    preset = next(p for p in PRESETS if p.name == preset_name)
+    key = preset.key_for(episode.podcast.slug, str(episode.guid))
+    media = storages["media"]
+    if media.exists(key):
+        media.delete(key)
+    saved = media.save(key, ContentFile(payload))
+    return Rendition.objects.create(
+        episode=episode,
+        preset=preset.name,
+        key=saved,
+        mime_type=preset.mime_type,
+        size_bytes=media.size(saved),
+        bitrate=preset.bitrate,
+        duration_seconds=61.6,
+    )
+
+
+@pytest.fixture
+def make_published(make_episode, now):
+    """An episode published an hour ago (or at ``publish_at``) with renditions on disk."""
+
+    def make(podcast=None, *, presets=("mp3", "aac", "opus"), publish_at=None, **fields):
+        episode = make_episode(podcast, publish_at=publish_at or now - timedelta(hours=1), **fields)
+        for i, name in enumerate(presets):
+            write_rendition(episode, name, bytes(range(256)) * (40 + i) + name.encode())
+        return episode
+
+    return make
+
+
+def parse_both(body: bytes):
+    """The feed as feedparser and gPodder's podcastparser read it."""
+    import feedparser
+    import podcastparser
+
+    fp = feedparser.parse(body)
+    pp = podcastparser.parse("https://example.com/feed.xml", io.BytesIO(body))
+    return fp, pp
