@@ -65,7 +65,7 @@ def feed_key(slug: str) -> str:
 
 def cache_control() -> str:
     """``Cache-Control`` of published feeds: short, so apps see new episodes within minutes."""
-    return f"public, max-age={getattr(settings, 'FEED_CACHE_MAX_AGE', 300)}"
+    return f"public, max-age={settings.FEED_CACHE_MAX_AGE}"
 
 
 # --- requesting (debounce) ---
@@ -93,7 +93,7 @@ def request_publish(podcast_id: int, *, now: datetime | None = None) -> bool:
 def _enqueue_publish(podcast_id: int) -> None:
     from feeds.tasks import publish_feed_task
 
-    delay = getattr(settings, "FEED_PUBLISH_DELAY_SECONDS", 5)
+    delay = settings.FEED_PUBLISH_DELAY_SECONDS
     try:
         publish_feed_task.apply_async(kwargs={"podcast_id": podcast_id}, countdown=delay)
     except OperationalError:
@@ -123,7 +123,7 @@ def publish_due(*, now: datetime | None = None) -> list[int]:
         )
         .values_list("pk", flat=True)
     )
-    stale_before = now - timedelta(seconds=getattr(settings, "FEED_STALE_REQUEST_SECONDS", 300))
+    stale_before = now - timedelta(seconds=settings.FEED_STALE_REQUEST_SECONDS)
     stale = FeedState.objects.filter(publish_requested_at__lt=stale_before)
     # A lost task left its marker set: clear it so request_publish queues again.
     stale_ids = list(stale.values_list("podcast_id", flat=True))
@@ -227,12 +227,12 @@ def invalidate_cdn(key: str, *, reference: str) -> str:
     ``reference`` (the CallerReference) makes a retried call for the same
     publication idempotent. https://docs.aws.amazon.com/cloudfront/latest/APIReference/API_CreateInvalidation.html
     """
-    distribution_id = getattr(settings, "CLOUDFRONT_DISTRIBUTION_ID", "")
+    distribution_id = settings.CLOUDFRONT_DISTRIBUTION_ID
     if not distribution_id:
         return ""
     import boto3
 
-    client = boto3.client("cloudfront", region_name=getattr(settings, "AWS_REGION", "us-east-1"))
+    client = boto3.client("cloudfront", region_name=settings.AWS_REGION)
     answer = client.create_invalidation(
         DistributionId=distribution_id,
         InvalidationBatch={

@@ -104,7 +104,7 @@ def _load(slug: str, now: float) -> CachedFeed | None:
 def _ttl() -> float:
     # Read once per revalidation, not per request: a missing setting costs an
     # AttributeError inside LazySettings on every lookup.
-    return float(getattr(settings, "FEED_SERVE_CACHE_SECONDS", 2))
+    return float(settings.FEED_SERVE_CACHE_SECONDS)
 
 
 def _entry(content_hash: str, body: bytes, body_gzip: bytes, built_at: float, now: float):

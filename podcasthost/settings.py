@@ -78,6 +78,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Public feeds skip sessions, auth, CSRF and messages: apps poll them constantly.
+    "feeds.middleware.FeedFastPathMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -211,6 +213,12 @@ MEDIACONVERT_ENDPOINT_URL = env_str("MEDIACONVERT_ENDPOINT_URL")
 LOUDNESS_TARGET_LUFS = env_float("LOUDNESS_TARGET_LUFS", -16.0)
 TRUE_PEAK_DBTP = env_float("TRUE_PEAK_DBTP", -1.0)
 INGEST_QUEUE_URL = env_str("INGEST_QUEUE_URL")
+
+# --- Feeds ---
+FEED_PUBLISH_DELAY_SECONDS = env_int("FEED_PUBLISH_DELAY_SECONDS", 5, minimum=0)
+FEED_STALE_REQUEST_SECONDS = env_int("FEED_STALE_REQUEST_SECONDS", 300, minimum=30)
+FEED_CACHE_MAX_AGE = env_int("FEED_CACHE_MAX_AGE", 300, minimum=0)
+FEED_SERVE_CACHE_SECONDS = env_int("FEED_SERVE_CACHE_SECONDS", 2, minimum=0)
 JOB_EVENTS_QUEUE_URL = env_str("JOB_EVENTS_QUEUE_URL")
 
 # --- Celery ---

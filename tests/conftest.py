@@ -40,11 +40,12 @@ def isolated_storages(settings, tmp_path: Path) -> Path:
 @pytest.fixture(autouse=True)
 def eager_celery():
     """Run tasks in-process unless a test asks for a real worker."""
-    previous = celery_app.conf.task_always_eager
-    celery_app.conf.task_always_eager = True
-    celery_app.conf.task_eager_propagates = True
+    # The app reads Django settings with namespace="CELERY", so the keys it
+    # honours are the prefixed ones.
+    previous = celery_app.conf.CELERY_TASK_ALWAYS_EAGER
+    celery_app.conf.CELERY_TASK_ALWAYS_EAGER = True
     yield
-    celery_app.conf.task_always_eager = previous
+    celery_app.conf.CELERY_TASK_ALWAYS_EAGER = previous
 
 
 @pytest.fixture

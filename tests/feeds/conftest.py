@@ -15,20 +15,6 @@ from feeds import serving
 
 
 @pytest.fixture(autouse=True)
-def really_eager_celery():
-    """Run tasks in-process. The shared ``eager_celery`` fixture sets
-    ``conf.task_always_eager``, but with ``namespace="CELERY"`` the Django
-    setting ``CELERY_TASK_ALWAYS_EAGER`` shadows it, so tasks were sent to a
-    broker; setting the namespaced key works."""
-    from podcasthost.celery import app
-
-    previous = app.conf.task_always_eager
-    app.conf.CELERY_TASK_ALWAYS_EAGER = True
-    yield
-    app.conf.CELERY_TASK_ALWAYS_EAGER = previous
-
-
-@pytest.fixture(autouse=True)
 def fresh_feed_cache(settings):
     """No cached feed leaks between tests; revalidate on every request."""
     settings.FEED_SERVE_CACHE_SECONDS = 0
