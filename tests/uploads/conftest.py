@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import math
 import os
 import struct
@@ -35,6 +36,23 @@ def make_wav(seconds: float, *, rate: int = 44100, channels: int = 2) -> bytes:
         w.setframerate(rate)
         w.writeframes(samples)
     return buf.getvalue()
+
+
+@pytest.fixture(autouse=True)
+def really_eager_celery(eager_celery):
+    """Run tasks in-process for real.
+
+    The Celery app reads Django settings with ``namespace="CELERY"``, so the
+    key it consults is ``CELERY_TASK_ALWAYS_EAGER``; tests/conftest.py's
+    ``eager_celery`` sets ``task_always_eager``, which that lookup never sees.
+    """
+    from podcasthost.celery import app
+
+    previous = app.conf.task_always_eager
+    app.conf.CELERY_TASK_ALWAYS_EAGER = True
+    app.conf.CELERY_TASK_EAGER_PROPAGATES = True
+    yield
+    app.conf.CELERY_TASK_ALWAYS_EAGER = previous
 
 
 @pytest.fixture
@@ -166,3 +184,64 @@ def gunicorn_uploads(tmp_path, settings):
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+def make_tagged_audio(path: Path, *, title: str | None = None, seconds: float = 1.0) -> Path:
+    """A real audio file made by ffmpeg (format from the suffix), with an optional title tag."""
+    from episodes.ingest import ffmpeg_binary
+
+    command = [ffmpeg_binary(), "-v", "error", "-y", "-f", "lavfi", "-i", f"sine=d={seconds}"]
+    if title is not None:
+        command += ["-metadata", f"title={title}"]
+    subprocess.run([*command, str(path)], check=True)
+    return path
+
+
+@pytest.fixture
+def sqs_ingest(settings, aws_credentials):
+    """In-process moto: an S3 uploads bucket notifying an SQS queue (with a DLQ) of inbox/ drops.
+
+    The queue's visibility timeout is 0 so a kept message is received again at once;
+    its redrive policy moves a message to the DLQ after 2 receives.
+    """
+    from moto import mock_aws
+
+    with mock_aws():
+        s3 = boto3.client("s3", region_name="us-east-1")
+        sqs = boto3.client("sqs", region_name="us-east-1")
+        s3.create_bucket(Bucket="input-bucket")
+        dlq = sqs.create_queue(QueueName="ingest-dlq")["QueueUrl"]
+        dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])
+        redrive = {
+            "deadLetterTargetArn": dlq_arn["Attributes"]["QueueArn"],
+            "maxReceiveCount": "2",
+        }
+        queue = sqs.create_queue(
+            QueueName="ingest",
+            Attributes={"VisibilityTimeout": "0", "RedrivePolicy": json.dumps(redrive)},
+        )["QueueUrl"]
+        queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])
+        s3.put_bucket_notification_configuration(
+            Bucket="input-bucket",
+            NotificationConfiguration={
+                "QueueConfigurations": [
+                    {
+                        "QueueArn": queue_arn["Attributes"]["QueueArn"],
+                        "Events": ["s3:ObjectCreated:*"],
+                    }
+                ]
+            },
+        )
+        storages = dict(settings.STORAGES)
+        storages["uploads"] = {
+            "BACKEND": "storages.backends.s3.S3Storage",
+            # endpoint_url None: the default (settings.AWS_S3_ENDPOINT_URL) is "" here.
+            "OPTIONS": {
+                "bucket_name": "input-bucket",
+                "region_name": "us-east-1",
+                "endpoint_url": None,
+            },
+        }
+        settings.STORAGES = storages
+        settings.INGEST_QUEUE_URL = queue
+        yield {"s3": s3, "sqs": sqs, "queue": queue, "dlq": dlq, "bucket": "input-bucket"}
