@@ -265,8 +265,12 @@ def _stream_to(field_stream, destination: Path, max_bytes: int) -> int:
                         f"The file is larger than the limit of {max_bytes:,} bytes.", status=413
                     )
                 out.write(chunk)
-        if written == 0:
-            raise UploadError("The file is empty.")
+            if written == 0:
+                raise UploadError("The file is empty.")
+            # On disk before it gets its name: after a crash the key holds the
+            # whole file or nothing (the upload was already reported complete).
+            out.flush()
+            os.fsync(out.fileno())
         os.replace(partial, destination)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
