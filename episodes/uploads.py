@@ -247,36 +247,41 @@ def _partial_path_for(destination: Path) -> Path:
     return destination.with_name(f".{destination.name}.{secrets.token_hex(6)}.part")
 
 
-def _stream_to(field_stream, destination: Path, max_bytes: int) -> int:
-    """Write a part to a temporary file next to ``destination``, then rename it.
+def _write_partial(field_stream, partial: Path, max_bytes: int) -> int:
+    """Stream a part into ``partial`` (created, never overwritten); return its size.
 
-    The limit is enforced while streaming; on any error the partial file is
-    removed and nothing appears at ``destination``.
+    The limit is enforced while streaming. The caller removes ``partial`` on error.
     """
-    destination.parent.mkdir(parents=True, exist_ok=True)
-    partial = _partial_path_for(destination)
+    partial.parent.mkdir(parents=True, exist_ok=True)
     written = 0
-    try:
-        with partial.open("xb") as out:
-            for chunk in field_stream:
-                written += len(chunk)
-                if written > max_bytes:
-                    raise UploadError(
-                        f"The file is larger than the limit of {max_bytes:,} bytes.", status=413
-                    )
-                out.write(chunk)
-            if written == 0:
-                raise UploadError("The file is empty.")
-            # On disk before it gets its name: after a crash the key holds the
-            # whole file or nothing (the upload was already reported complete).
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(partial, destination)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            partial.unlink()
-        raise
+    with partial.open("xb") as out:
+        for chunk in field_stream:
+            written += len(chunk)
+            if written > max_bytes:
+                raise UploadError(
+                    f"The file is larger than the limit of {max_bytes:,} bytes.", status=413
+                )
+            out.write(chunk)
+        if written == 0:
+            raise UploadError("The file is empty.")
+        # On disk before it gets its name: after a crash the key holds the
+        # whole file or nothing (the browser is told the upload succeeded).
+        out.flush()
+        os.fsync(out.fileno())
     return written
+
+
+class _CountingReader:
+    """The request body, counting the bytes really received."""
+
+    def __init__(self, body: BinaryIO) -> None:
+        self.body = body
+        self.received = 0
+
+    def read(self, size: int = -1) -> bytes:
+        data = self.body.read(size)
+        self.received += len(data)
+        return data
 
 
 def receive_local_upload(
@@ -310,9 +315,11 @@ def receive_local_upload(
             f"The file is larger than the limit of {max_upload_bytes():,} bytes.", status=413
         )
 
-    stream = LazyStream(ChunkIter(body, CHUNK_BYTES))
+    counted = _CountingReader(body)
+    stream = LazyStream(ChunkIter(counted, CHUNK_BYTES))
     fields: dict[str, str] = {}
-    result: tuple[str, int] | None = None
+    key = partial = destination = None
+    written = 0
     try:
         for item_type, headers, part in Parser(stream, boundary.encode("ascii")):
             if item_type not in (FIELD, FILE):
@@ -320,7 +327,7 @@ def receive_local_upload(
             disposition = headers.get("content-disposition", ("", {}))[1]
             name = disposition.get("name", b"")
             name = name.decode("utf-8", "replace") if isinstance(name, bytes) else name
-            if result is not None:
+            if key is not None:
                 # S3 ignores fields after the file; so do we (drain them).
                 for _ in part:
                     pass
@@ -343,15 +350,25 @@ def receive_local_upload(
                 destination = Path(storage.path(policy["key"]))
             except SuspiciousFileOperation:
                 raise UploadError("Invalid key.", status=403) from None
-            written = _stream_to(part, destination, min(policy["max"], max_upload_bytes()))
-            result = (policy["key"], written)
+            partial = _partial_path_for(destination)
+            key = policy["key"]
+            written = _write_partial(part, partial, min(policy["max"], max_upload_bytes()))
+        if key is None:
+            if "policy" not in fields:
+                raise UploadError("The form has no upload policy.", status=403)
+            raise UploadError("The form has no file.")
+        # A client that hung up mid-body leaves a short read that still parses:
+        # only a body received in full is a complete upload.
+        if counted.received != content_length:
+            raise UploadError("The upload was interrupted; try again.")
+        os.replace(partial, destination)
     except MultiPartParserError as exc:
         raise UploadError(f"Malformed multipart body: {exc}") from None
-    if result is None:
-        if "policy" not in fields:
-            raise UploadError("The form has no upload policy.", status=403)
-        raise UploadError("The form has no file.")
-    return result
+    finally:
+        if partial is not None:
+            with contextlib.suppress(FileNotFoundError):
+                partial.unlink()
+    return key, written
 
 
 # --- completion ----------------------------------------------------------------

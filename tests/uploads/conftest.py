@@ -164,9 +164,9 @@ def gunicorn_uploads(tmp_path, settings):
     deadline = time.monotonic() + 30
     while True:
         try:
-            requests.get(f"{base}/uploads/local", timeout=2)
+            requests.get(f"{base}/uploads/local", timeout=10)
             break
-        except requests.ConnectionError:
+        except requests.RequestException:
             if proc.poll() is not None or time.monotonic() > deadline:
                 proc.kill()
                 raise RuntimeError(proc.stderr.read().decode()) from None

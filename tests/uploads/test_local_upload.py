@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import socket
 from datetime import timedelta
 from pathlib import Path
 
@@ -258,3 +259,43 @@ def test_huge_upload_stops_early_and_leaves_no_file(gunicorn_uploads, episode):
     # The server answered and hung up long before 256 MiB went through.
     assert body.sent < body.total // 4
     assert files_under(root) == []
+
+
+@pytest.mark.django_db
+def test_a_client_that_hangs_up_mid_upload_leaves_no_file(gunicorn_uploads, episode):
+    base, root = gunicorn_uploads
+    post = uploads.presign_upload(
+        episode, filename="big.wav", content_type="audio/wav", size_bytes=None, local_url=""
+    )
+    body, ctype = multipart(post.fields, 900 * 1024)
+    host, port = base.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port))) as sock:
+        sock.sendall(
+            (
+                f"POST /uploads/local HTTP/1.1\r\nHost: {host}\r\nContent-Type: {ctype}\r\n"
+                f"Content-Length: {len(body)}\r\n\r\n"
+            ).encode()
+        )
+        sock.sendall(body.read(600 * 1024))  # then hang up, body incomplete
+
+    # gunicorn's single sync worker answers this only after it has dealt with the upload.
+    assert requests.get(base + "/uploads/local", timeout=30).status_code == 405
+    assert files_under(root) == []
+
+
+def test_a_body_that_ends_early_is_not_stored(episode, isolated_storages):
+    # A WSGI server may hand the app a short body when the client hangs up
+    # (the multipart still parses): only a body received in full is stored.
+    post = uploads.presign_upload(
+        episode, filename="a.wav", content_type="audio/wav", size_bytes=None, local_url=""
+    )
+    body, ctype = multipart(post.fields, 900 * 1024)
+    data = b"".join(iter(lambda: body.read(65536), b""))
+    meta = {"CONTENT_TYPE": ctype, "CONTENT_LENGTH": str(len(data))}
+
+    with pytest.raises(uploads.UploadError, match="interrupted"):
+        uploads.receive_local_upload(meta, io.BytesIO(data[: 600 * 1024]))
+
+    assert files_under(isolated_storages / "uploads") == []
+    key, size = uploads.receive_local_upload(meta, io.BytesIO(data))
+    assert (key, size) == (post.key, 900 * 1024)
