@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 
 import pytest
@@ -110,3 +111,56 @@ def test_without_a_queue_the_task_does_nothing(settings):
     settings.INGEST_QUEUE_URL = ""
 
     assert consume_ingest.delay().get() is None
+
+
+def test_beat_schedules_the_consumer_only_when_a_queue_is_configured(settings):
+    from celery import Celery
+
+    from episodes.ingest import _schedule_consume_ingest
+
+    with_queue, without_queue = Celery("with"), Celery("without")
+    settings.INGEST_QUEUE_URL = "https://sqs.us-east-1.amazonaws.com/123456789012/ingest"
+    settings.INGEST_POLL_SECONDS = 7
+    _schedule_consume_ingest(sender=with_queue)
+    settings.INGEST_QUEUE_URL = ""
+    _schedule_consume_ingest(sender=without_queue)
+
+    entry = with_queue.conf.beat_schedule["consume ingest queue"]
+    assert (entry["task"], entry["schedule"]) == ("episodes.ingest.consume_ingest", 7.0)
+    assert without_queue.conf.beat_schedule == {}
+
+
+def test_consume_ingest_command_drains_the_queue(sqs_ingest, podcast):
+    from django.core.management import call_command
+
+    drop(sqs_ingest, "inbox/carols-show/From the command.wav", make_wav(0.2))
+    out = io.StringIO()
+
+    call_command(
+        "consume_ingest", "--once", "--wait-seconds", "0", stdout=out, stderr=io.StringIO()
+    )
+
+    assert Episode.objects.get(podcast=podcast).title == "From the command"
+    assert "Episodes created: 1; messages deleted: 2" in out.getvalue()
+
+
+def test_consume_ingest_command_reports_kept_messages(sqs_ingest, podcast):
+    from django.core.management import CommandError, call_command
+
+    drop(sqs_ingest, "inbox/unknown-show/x.wav", make_wav(0.2))
+
+    # The queue's visibility timeout is 0: stop after the redrive (2 receives).
+    with pytest.raises(CommandError, match="could not be ingested"):
+        call_command("consume_ingest", "--once", "--wait-seconds", "0", stderr=io.StringIO())
+
+    assert not Episode.objects.exists()
+    assert len(messages_in(sqs_ingest["sqs"], sqs_ingest["dlq"])) == 1
+
+
+def test_consume_ingest_command_needs_a_queue(settings):
+    from django.core.management import CommandError, call_command
+
+    settings.INGEST_QUEUE_URL = ""
+
+    with pytest.raises(CommandError, match="INGEST_QUEUE_URL is not set"):
+        call_command("consume_ingest", "--once")
