@@ -301,7 +301,8 @@ def receive_local_upload(
         raise UploadError("Local uploads are disabled: the uploads storage is S3.", status=404)
     content_type, opts = parse_header_parameters(meta.get("CONTENT_TYPE", ""))
     boundary = opts.get("boundary", "")
-    if content_type != "multipart/form-data" or not boundary:
+    # RFC 2046 §5.1.1: 1-70 printable ASCII characters.
+    if content_type != "multipart/form-data" or not re.fullmatch(r"[ -~]{0,69}[!-~]", boundary):
         raise UploadError("Expected a multipart/form-data body.")
     try:
         content_length = int(meta.get("CONTENT_LENGTH") or 0)

@@ -299,3 +299,14 @@ def test_a_body_that_ends_early_is_not_stored(episode, isolated_storages):
     assert files_under(isolated_storages / "uploads") == []
     key, size = uploads.receive_local_upload(meta, io.BytesIO(data))
     assert (key, size) == (post.key, 900 * 1024)
+
+
+@pytest.mark.parametrize(
+    "content_type",
+    ["application/json", "multipart/form-data", "multipart/form-data; boundary=caf\u00e9"],
+)
+def test_a_body_that_is_not_a_multipart_form_is_refused(episode, content_type):
+    meta = {"CONTENT_TYPE": content_type, "CONTENT_LENGTH": "10"}
+
+    with pytest.raises(uploads.UploadError, match="multipart/form-data"):
+        uploads.receive_local_upload(meta, io.BytesIO(b"0123456789"))
