@@ -1,0 +1,369 @@
+"""Ingest of audio files that did not come through the admin.
+
+* Files dropped into the input bucket as ``inbox/<podcast-slug>/<file name>``
+  (``aws s3 cp``): S3 event notifications go to the SQS queue
+  ``INGEST_QUEUE_URL``; the periodic task :func:`consume_ingest` long-polls it
+  briefly and ingests each object where it lies.
+* Local files (``manage.py ingest <slug> FILE...``): :func:`ingest_local_file`
+  copies them into the uploads storage.
+
+Either way a new episode is created (title from the file's tags, else its
+name) and moved ``draft → uploaded``; the pipeline's receiver on
+``episode_transitioned`` then processes it.
+
+Why a periodic task rather than a long-running consumer: it runs on the worker
+and beat that are deployed anyway (no extra process to supervise), each run is
+short and bounded, and SQS's visibility timeout makes overlapping or crashed
+runs harmless. A message that cannot be ingested (unknown show, key outside
+``inbox/``, missing object) is logged and left on the queue; SQS's redrive
+policy moves it to the dead-letter queue after ``maxReceiveCount`` receives.
+https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-dead-letter-queues.html
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import secrets
+import subprocess
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from urllib.parse import unquote_plus
+
+from django.conf import settings
+from django.core.files import File
+from django.db import transaction
+from django.utils import timezone
+from django.utils.dateparse import parse_datetime
+from django.utils.text import slugify
+
+from episodes.models import Episode, Podcast
+from episodes.uploads import (
+    UploadError,
+    confirm_upload,
+    is_s3,
+    max_upload_bytes,
+    stored_size,
+    upload_key_for,
+    uploads_storage,
+)
+from podcasthost.celery import app
+
+logger = logging.getLogger(__name__)
+
+INBOX_KEY = re.compile(r"^inbox/(?P<slug>[-a-zA-Z0-9_]+)/(?P<name>[^/]+)$")
+# Tags sit at the start of MP3 (ID3v2), WAV, FLAC and Ogg files; M4A files
+# with their index at the end fall back to the file name.
+TAG_HEAD_BYTES = 1024 * 1024
+RECEIVE_BATCH = 10
+
+
+class IngestError(Exception):
+    """A dropped file that cannot be ingested as it is; the message says why."""
+
+
+@dataclass(frozen=True)
+class DroppedObject:
+    key: str
+    size_bytes: int | None
+    event_at: datetime | None
+
+
+# --- titles ---------------------------------------------------------------------
+
+
+def ffmpeg_binary() -> str:
+    configured = getattr(settings, "FFMPEG_BINARY", "")
+    if configured:
+        return configured
+    import imageio_ffmpeg
+
+    return imageio_ffmpeg.get_ffmpeg_exe()
+
+
+def read_title_tag(path: Path) -> str:
+    """The ``title`` tag of an audio file as ffmpeg reads it; ``""`` if none or unreadable."""
+    try:
+        result = subprocess.run(
+            [ffmpeg_binary(), "-v", "error", "-nostdin", "-i", str(path), "-f", "ffmetadata", "-"],
+            capture_output=True,
+            timeout=30,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return ""
+    for line in result.stdout.decode("utf-8", "replace").splitlines():
+        if line.lower().startswith("title="):
+            # ffmetadata escapes "=", ";", "#", "\" and newlines with a backslash.
+            return re.sub(r"\\(.)", r"\1", line[len("title=") :]).strip()[:255]
+    return ""
+
+
+def title_from_name(filename: str) -> str:
+    stem = filename.rsplit(".", 1)[0] if "." in filename else filename
+    return re.sub(r"\s+", " ", re.sub(r"[_+]+", " ", stem)).strip()[:255] or "Untitled episode"
+
+
+def title_for_stored(key: str, filename: str) -> str:
+    """Title of an object in the uploads storage: its tag (read from its first MiB) or its name."""
+    storage = uploads_storage()
+    try:
+        if is_s3(storage):
+            head = storage.bucket.Object(key).get(Range=f"bytes=0-{TAG_HEAD_BYTES - 1}")
+            data = head["Body"].read()
+        else:
+            with storage.open(key, "rb") as f:
+                data = f.read(TAG_HEAD_BYTES)
+    except Exception:
+        logger.warning("Could not read the head of %s for its tags", key, exc_info=True)
+        data = b""
+    title = ""
+    if data:
+        suffix = Path(filename).suffix[:10]
+        with tempfile.NamedTemporaryFile(suffix=suffix) as tmp:
+            tmp.write(data)
+            tmp.flush()
+            title = read_title_tag(Path(tmp.name))
+    return title or title_from_name(filename)
+
+
+# --- episodes -----------------------------------------------------------------------
+
+
+def create_episode(podcast: Podcast, title: str) -> Episode:
+    """A new draft episode with a slug unique within its show."""
+    base = slugify(title)[:90] or "episode"
+    slug = base
+    if Episode.objects.filter(podcast=podcast, slug=slug).exists():
+        slug = f"{base}-{secrets.token_hex(3)}"
+    return Episode.objects.create(podcast=podcast, title=title, slug=slug)
+
+
+def ingest_dropped_object(obj: DroppedObject, *, now: datetime | None = None) -> Episode | None:
+    """Create an episode for a file dropped at ``inbox/<slug>/<name>`` and mark it uploaded.
+
+    The file stays where it was dropped and becomes the episode's source.
+    Idempotent: a redelivered notification (an episode already took this key
+    at or after the event's time) returns ``None``. Raises :class:`IngestError`
+    for a key outside ``inbox/<slug>/<name>``, an unknown show, or a missing,
+    empty or oversized object.
+    """
+    now = now or timezone.now()
+    match = INBOX_KEY.match(obj.key)
+    if not match:
+        raise IngestError(f"Key {obj.key!r} is not of the form inbox/<podcast-slug>/<file name>.")
+    podcast = Podcast.objects.filter(slug=match["slug"]).first()
+    if podcast is None:
+        raise IngestError(f"No podcast with slug {match['slug']!r} (key {obj.key!r}).")
+    if obj.event_at is not None:
+        seen = Episode.objects.filter(
+            podcast=podcast, source_key=obj.key, uploaded_at__gte=obj.event_at
+        )
+        if seen.exists():
+            logger.info("Already ingested %s; ignoring a repeated notification", obj.key)
+            return None
+    size = stored_size(uploads_storage(), obj.key)
+    if size is None:
+        raise IngestError(f"{obj.key!r} is not in the uploads storage (deleted since?).")
+    if size <= 0 or size > max_upload_bytes():
+        raise IngestError(
+            f"{obj.key!r} is {size:,} bytes; accepted: 1 to {max_upload_bytes():,} bytes."
+        )
+    title = title_for_stored(obj.key, match["name"])  # slow I/O: before the transaction
+    with transaction.atomic():
+        episode = create_episode(podcast, title)
+        episode.mark_uploaded(
+            source_key=obj.key, source_bytes=size, filename=match["name"][:255], now=now
+        )
+    logger.info("Ingested %s as episode %s (%s)", obj.key, episode.pk, title)
+    return episode
+
+
+class _ProgressFile(File):
+    """A file that reports each read's length, so a copy can drive a progress bar."""
+
+    def __init__(self, file, on_read: Callable[[int], object]) -> None:
+        super().__init__(file, name=Path(file.name).name)
+        self._on_read = on_read
+
+    def read(self, *args) -> bytes:
+        data = self.file.read(*args)
+        self._on_read(len(data))
+        return data
+
+
+def ingest_local_file(
+    podcast: Podcast,
+    path: Path,
+    *,
+    on_progress: Callable[[int], object] = lambda n: None,
+    now: datetime | None = None,
+) -> Episode:
+    """Copy a local audio file into the uploads storage as a new episode of ``podcast``.
+
+    ``on_progress`` receives the number of bytes copied by each read. On any
+    failure nothing is left behind (no episode, no stored file) and the error
+    propagates (:class:`IngestError` for an empty or oversized file).
+    """
+    size = path.stat().st_size
+    if size <= 0 or size > max_upload_bytes():
+        raise IngestError(f"{path} is {size:,} bytes; accepted: 1 to {max_upload_bytes():,}.")
+    title = read_title_tag(path) or title_from_name(path.name)
+    episode = create_episode(podcast, title)
+    storage = uploads_storage()
+    key = None
+    try:
+        with path.open("rb") as f:
+            key = storage.save(upload_key_for(episode, path.name), _ProgressFile(f, on_progress))
+        confirm_upload(episode, key=key, filename=path.name, now=now)
+    except BaseException:
+        if key is not None:
+            storage.delete(key)
+        episode.delete()
+        raise
+    return episode
+
+
+# --- the SQS consumer ------------------------------------------------------------------
+
+
+def parse_notification(body: str) -> list[DroppedObject]:
+    """The created objects an S3 event notification names; ``[]`` for ``s3:TestEvent``.
+
+    Keys are URL-encoded in notifications (a space arrives as ``+``).
+    https://docs.aws.amazon.com/AmazonS3/latest/userguide/notification-content-structure.html
+    Raises :class:`IngestError` for a body that is not an S3 notification.
+    """
+    try:
+        message = json.loads(body)
+    except ValueError:
+        raise IngestError("The message is not JSON.") from None
+    if not isinstance(message, dict):
+        raise IngestError("The message is not an S3 event notification.")
+    if message.get("Event") == "s3:TestEvent":
+        return []
+    records = message.get("Records")
+    if not isinstance(records, list):
+        raise IngestError("The message is not an S3 event notification (no Records).")
+    objects = []
+    for record in records:
+        try:
+            if record.get("eventSource") != "aws:s3":
+                raise IngestError(f"Unexpected event source {record.get('eventSource')!r}.")
+            if not str(record.get("eventName", "")).startswith("ObjectCreated:"):
+                continue  # deletions and the like: nothing to ingest
+            s3_object = record["s3"]["object"]
+            objects.append(
+                DroppedObject(
+                    key=unquote_plus(s3_object["key"]),
+                    size_bytes=s3_object.get("size"),
+                    event_at=parse_datetime(record.get("eventTime") or ""),
+                )
+            )
+        except (KeyError, TypeError, AttributeError):
+            raise IngestError("Malformed S3 event record.") from None
+    return objects
+
+
+def handle_message(body: str, *, now: datetime | None = None) -> list[Episode]:
+    """Ingest every object a notification names. Raises :class:`IngestError` (keep the message)."""
+    episodes = []
+    for obj in parse_notification(body):
+        episode = ingest_dropped_object(obj, now=now)
+        if episode is not None:
+            episodes.append(episode)
+    return episodes
+
+
+def sqs_client():
+    import boto3
+
+    return boto3.client("sqs", region_name=getattr(settings, "AWS_REGION", "us-east-1"))
+
+
+def consume_queue(
+    queue_url: str,
+    *,
+    sqs=None,
+    max_batches: int = 5,
+    wait_seconds: int = 1,
+    now: datetime | None = None,
+) -> dict[str, int]:
+    """Receive and handle up to ``max_batches`` batches; return counts per outcome.
+
+    A handled message (ingested, duplicate or test event) is deleted. A message
+    that cannot be ingested is logged and kept: SQS makes it visible again and
+    its redrive policy moves it to the dead-letter queue. Never raises for a
+    bad message; errors talking to SQS itself propagate (the task retries).
+    """
+    sqs = sqs or sqs_client()
+    counts = {"ingested": 0, "deleted": 0, "kept": 0}
+    for _ in range(max_batches):
+        response = sqs.receive_message(
+            QueueUrl=queue_url,
+            MaxNumberOfMessages=RECEIVE_BATCH,
+            WaitTimeSeconds=wait_seconds,
+            MessageSystemAttributeNames=["ApproximateReceiveCount"],
+        )
+        messages = response.get("Messages", [])
+        if not messages:
+            break
+        for message in messages:
+            receives = message.get("Attributes", {}).get("ApproximateReceiveCount", "?")
+            try:
+                counts["ingested"] += len(handle_message(message["Body"], now=now))
+            except IngestError as exc:
+                logger.warning(
+                    "Ingest message %s kept for the dead-letter queue (receive %s): %s",
+                    message["MessageId"],
+                    receives,
+                    exc,
+                )
+                counts["kept"] += 1
+                continue
+            except Exception:
+                logger.exception(
+                    "Ingest message %s failed (receive %s); kept for a retry",
+                    message["MessageId"],
+                    receives,
+                )
+                counts["kept"] += 1
+                continue
+            sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
+            counts["deleted"] += 1
+    return counts
+
+
+@app.task(acks_late=True, ignore_result=True)
+def consume_ingest(**kwargs) -> dict[str, int] | None:
+    """Periodic: drain a few batches of ``INGEST_QUEUE_URL``. Idempotent; a no-op when unset."""
+    if kwargs:
+        logger.info("consume_ingest ignoring unexpected arguments %s", sorted(kwargs))
+    queue_url = getattr(settings, "INGEST_QUEUE_URL", "")
+    if not queue_url:
+        return None
+    return consume_queue(queue_url)
+
+
+@app.on_after_finalize.connect
+def _schedule_consume_ingest(sender, **kwargs) -> None:
+    if getattr(settings, "INGEST_QUEUE_URL", ""):
+        seconds = float(getattr(settings, "INGEST_POLL_SECONDS", 20))
+        sender.add_periodic_task(seconds, consume_ingest.s(), name="consume ingest queue")
+
+
+__all__ = [
+    "DroppedObject",
+    "IngestError",
+    "UploadError",
+    "consume_ingest",
+    "consume_queue",
+    "handle_message",
+    "ingest_dropped_object",
+    "ingest_local_file",
+    "parse_notification",
+]

@@ -1,0 +1,62 @@
+"""manage.py ingest <podcast-slug> FILE...: add local audio files as new episodes."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError
+from tqdm import tqdm
+
+from episodes.ingest import IngestError, ingest_local_file
+from episodes.models import Podcast
+from episodes.uploads import UploadError, max_upload_bytes
+
+
+class Command(BaseCommand):
+    help = (
+        "Copy local audio files into the uploads storage as new episodes of a show "
+        "(title from the file's tags, else its name) and queue them for processing."
+    )
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("podcast_slug", help="Slug of the show the episodes belong to.")
+        parser.add_argument("files", nargs="+", type=Path, help="Audio files to ingest.")
+
+    def handle(self, *args, podcast_slug: str, files: list[Path], **options) -> None:
+        podcast = Podcast.objects.filter(slug=podcast_slug).first()
+        if podcast is None:
+            raise CommandError(f"No podcast with slug {podcast_slug!r}.")
+        problems = []
+        for path in files:
+            if not path.is_file():
+                problems.append(f"{path}: no such file")
+            elif not 0 < path.stat().st_size <= max_upload_bytes():
+                problems.append(
+                    f"{path}: {path.stat().st_size:,} bytes; "
+                    f"accepted: 1 to {max_upload_bytes():,} bytes"
+                )
+        if problems:
+            raise CommandError("Nothing ingested:\n  " + "\n  ".join(problems))
+
+        total = sum(path.stat().st_size for path in files)
+        failed = []
+        # The raw streams under Django's OutputWrapper (which would add a
+        # newline to every redraw of the bar).
+        err = getattr(self.stderr, "_out", sys.stderr)
+        out = getattr(self.stdout, "_out", sys.stdout)
+        with tqdm(total=total, unit="B", unit_scale=True, unit_divisor=1024, file=err) as bar:
+            for path in files:
+                bar.set_description(path.name[:30])
+                try:
+                    episode = ingest_local_file(podcast, path, on_progress=bar.update)
+                except (IngestError, UploadError, OSError) as exc:
+                    failed.append(f"{path}: {exc}")
+                    continue
+                bar.write(
+                    f"{path} → episode {episode.pk} “{episode.title}” ({episode.status})", file=out
+                )
+        if failed:
+            raise CommandError(
+                f"{len(failed)} of {len(files)} file(s) failed:\n  " + "\n  ".join(failed)
+            )
