@@ -282,7 +282,7 @@ def handle_message(body: str, *, now: datetime | None = None) -> list[Episode]:
 def sqs_client():
     import boto3
 
-    return boto3.client("sqs", region_name=getattr(settings, "AWS_REGION", "us-east-1"))
+    return boto3.client("sqs", region_name=settings.AWS_REGION)
 
 
 def consume_queue(
@@ -343,7 +343,7 @@ def consume_ingest(**kwargs) -> dict[str, int] | None:
     """Periodic: drain a few batches of ``INGEST_QUEUE_URL``. Idempotent; a no-op when unset."""
     if kwargs:
         logger.info("consume_ingest ignoring unexpected arguments %s", sorted(kwargs))
-    queue_url = getattr(settings, "INGEST_QUEUE_URL", "")
+    queue_url = settings.INGEST_QUEUE_URL
     if not queue_url:
         return None
     return consume_queue(queue_url)
@@ -351,8 +351,8 @@ def consume_ingest(**kwargs) -> dict[str, int] | None:
 
 @app.on_after_finalize.connect
 def _schedule_consume_ingest(sender, **kwargs) -> None:
-    if getattr(settings, "INGEST_QUEUE_URL", ""):
-        seconds = float(getattr(settings, "INGEST_POLL_SECONDS", 20))
+    if settings.INGEST_QUEUE_URL:
+        seconds = float(settings.INGEST_POLL_SECONDS)
         sender.add_periodic_task(seconds, consume_ingest.s(), name="consume ingest queue")
 
 

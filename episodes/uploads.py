@@ -102,7 +102,7 @@ class UploadError(Exception):
 
 
 def max_upload_bytes() -> int:
-    return int(getattr(settings, "UPLOAD_MAX_BYTES", 2 * 1024**3))
+    return settings.UPLOAD_MAX_BYTES
 
 
 def uploads_storage() -> Storage:

@@ -38,23 +38,6 @@ def make_wav(seconds: float, *, rate: int = 44100, channels: int = 2) -> bytes:
     return buf.getvalue()
 
 
-@pytest.fixture(autouse=True)
-def really_eager_celery(eager_celery):
-    """Run tasks in-process for real.
-
-    The Celery app reads Django settings with ``namespace="CELERY"``, so the
-    key it consults is ``CELERY_TASK_ALWAYS_EAGER``; tests/conftest.py's
-    ``eager_celery`` sets ``task_always_eager``, which that lookup never sees.
-    """
-    from podcasthost.celery import app
-
-    previous = app.conf.task_always_eager
-    app.conf.CELERY_TASK_ALWAYS_EAGER = True
-    app.conf.CELERY_TASK_EAGER_PROPAGATES = True
-    yield
-    app.conf.CELERY_TASK_ALWAYS_EAGER = previous
-
-
 @pytest.fixture
 def creator(make_creator):
     return make_creator("carol")
