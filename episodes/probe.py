@@ -119,8 +119,33 @@ def probe(path: Path | str, *, timeout_seconds: float = 3600) -> ProbeResult:
         raise ProbeError("The uploaded file could not be found; please upload it again.") from None
     if size == 0:
         raise ProbeError("The uploaded file is empty (0 bytes); please upload it again.")
+    binary = ffmpeg_binary()
+    try:
+        header = subprocess.run(
+            [binary, "-hide_banner", "-nostdin", "-i", str(path)],
+            capture_output=True,
+            timeout=120,
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        raise ProbeError("The file took too long to read; is it really audio?") from None
+    header_log = header.stderr.decode("utf-8", "replace")
+    if _INPUT_RE.search(header_log) is None:
+        with path.open("rb") as f:
+            head = f.read(3)
+        if head == b"ID3":
+            # An MP3 that holds only its tag: what a zero-length export produces.
+            raise ProbeError(
+                "The MP3 file holds no audio (0 seconds long). Please export the recording again."
+            )
+    audio = _AUDIO_RE.search(header_log)
+    measure = "ebur128=peak=true:framelog=verbose"
+    if audio and int(audio.group("rate")) > 48_000:
+        # Measure within the bandwidth the renditions carry (at most 48 kHz):
+        # ultrasonic content counts in R128 but no podcast rendition keeps it.
+        measure = "aresample=48000," + measure
     cmd = [
-        ffmpeg_binary(),
+        binary,
         "-hide_banner",
         "-nostdin",
         "-nostats",
@@ -130,7 +155,7 @@ def probe(path: Path | str, *, timeout_seconds: float = 3600) -> ProbeResult:
         "0:a:0",
         "-vn",
         "-af",
-        "ebur128=peak=true:framelog=verbose",
+        measure,
         "-f",
         "null",
         "-progress",
@@ -143,14 +168,6 @@ def probe(path: Path | str, *, timeout_seconds: float = 3600) -> ProbeResult:
         raise ProbeError("The file took too long to read; is it really audio?") from None
     log = proc.stderr.decode("utf-8", "replace")
     progress = proc.stdout.decode("utf-8", "replace")
-    if _INPUT_RE.search(log) is None:
-        with path.open("rb") as f:
-            head = f.read(3)
-        if head == b"ID3":
-            # An MP3 that holds only its tag: what a zero-length export produces.
-            raise ProbeError(
-                "The MP3 file holds no audio (0 seconds long). Please export the recording again."
-            )
     return parse_probe_output(log, progress, returncode=proc.returncode)
 
 
