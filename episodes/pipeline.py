@@ -346,7 +346,9 @@ def reconcile(
     * ``processing`` with a job and no progress for the stall time: poll it now.
     """
     now = now or timezone.now()
-    stalled = now - timedelta(seconds=stalled_after_seconds or stall_seconds())
+    if stalled_after_seconds is None:
+        stalled_after_seconds = stall_seconds()
+    stalled = now - timedelta(seconds=stalled_after_seconds)
     if enqueue is None:
         from episodes.tasks import process_episode as task
 
