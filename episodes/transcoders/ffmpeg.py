@@ -83,19 +83,26 @@ def encode_command(
     return cmd
 
 
-def _duration_of(binary: str, path: Path) -> float | None:
-    """Container duration of an output, read from its header (no decoding)."""
-    proc = subprocess.run(
-        [binary, "-hide_banner", "-nostdin", "-i", str(path)],
-        capture_output=True,
-        check=False,
-        timeout=120,
-    )
-    match = _DURATION_RE.search(proc.stderr.decode("utf-8", "replace"))
-    if not match:
-        return None
-    h, m, s = match.groups()
-    return int(h) * 3600 + int(m) * 60 + float(s)
+def _durations_of(binary: str, paths: list[Path]) -> list[float | None]:
+    """Container durations of the outputs, read from their headers (no decoding), in parallel."""
+    procs = [
+        subprocess.Popen(
+            [binary, "-hide_banner", "-nostdin", "-i", str(path)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+        for path in paths
+    ]
+    durations: list[float | None] = []
+    for proc in procs:
+        _, err = proc.communicate(timeout=120)
+        match = _DURATION_RE.search(err.decode("utf-8", "replace"))
+        if match:
+            h, m, s = match.groups()
+            durations.append(int(h) * 3600 + int(m) * 60 + float(s))
+        else:
+            durations.append(None)
+    return durations
 
 
 class FFmpegTranscoder(Transcoder):
@@ -147,12 +154,12 @@ class FFmpegTranscoder(Transcoder):
             outputs = [(p, tmp / f"{p.name}.{p.extension}") for p in presets]
             cmd = encode_command(self.binary, source, request, outputs)
             self._execute(cmd, request.probe.duration_seconds, on_progress)
+            durations = _durations_of(self.binary, [path for _, path in outputs])
             manifest = {"outputs": []}
-            for preset, path in outputs:
+            for (preset, path), duration in zip(outputs, durations, strict=True):
                 size = path.stat().st_size
                 if size == 0:
                     raise TranscodeError(f"Encoding produced an empty {preset.name} file.")
-                duration = _duration_of(self.binary, path)
                 bitrate = round(size * 8 / duration) if duration else None
                 key = request.staging_prefix + path.name
                 manifest["outputs"].append(
