@@ -255,6 +255,14 @@ def finish(
     episode if the primary preset is missing.
     """
     episode = Episode.objects.select_related("podcast").get(pk=episode_id)
+    if (episode.status, episode.attempt, episode.transcode_job_id) != (
+        Status.PROCESSING,
+        attempt,
+        job_id,
+    ):
+        # Superseded (new audio uploaded, or finished by another poller): never
+        # copy a stale run's files over the published ones.
+        return "stale run"
     media = storages["media"]
     produced = []
     try:

@@ -9,8 +9,10 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+import boto3
 import pytest
 from django.core.files.storage import storages
+from moto import mock_aws
 
 from episodes.models import Episode
 
@@ -180,3 +182,34 @@ def eager_celery_configured(eager_celery):
     app.conf.CELERY_TASK_EAGER_PROPAGATES = True
     yield
     app.conf.CELERY_TASK_ALWAYS_EAGER, app.conf.CELERY_TASK_EAGER_PROPAGATES = previous
+
+
+@pytest.fixture
+def s3(settings, monkeypatch):
+    """moto S3 (in-process) with buckets ``show-uploads`` and ``show-media`` as the storages."""
+    for name, value in {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }.items():
+        monkeypatch.setenv(name, value)
+    with mock_aws():
+        client = boto3.client("s3", region_name="us-east-1")
+        configured = dict(settings.STORAGES)
+        for alias, bucket in (("uploads", "show-uploads"), ("media", "show-media")):
+            client.create_bucket(Bucket=bucket)
+            configured[alias] = {
+                "BACKEND": "storages.backends.s3.S3Storage",
+                "OPTIONS": {
+                    "bucket_name": bucket,
+                    "region_name": "us-east-1",
+                    "file_overwrite": True,
+                    "default_acl": None,
+                    "querystring_auth": False,
+                    # settings.AWS_S3_ENDPOINT_URL is "" when unset: not a URL.
+                    "endpoint_url": None,
+                },
+            }
+        settings.STORAGES = configured
+        yield client

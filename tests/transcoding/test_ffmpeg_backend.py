@@ -67,3 +67,47 @@ def test_every_rendition_matches_its_preset(
     # Nothing half-written or temporary is left where it could be served.
     leftovers = [p for p in Path(media.location).rglob("*") if p.is_file()]
     assert sorted(p.name for p in leftovers) == sorted(f"{p.name}.{p.extension}" for p in PRESETS)
+
+
+def test_progress_is_reported_while_encoding(audio_dir):
+    from episodes.probe import probe
+    from episodes.transcoders import TranscodeRequest
+    from episodes.transcoders.ffmpeg import FFmpegTranscoder
+
+    source = generate_audio(audio_dir / "long.wav", content="noise", seconds=60.0)
+    request = TranscodeRequest(
+        episode_id=1,
+        attempt=1,
+        podcast_slug="show",
+        episode_guid="guid",
+        source_key="unused",
+        probe=probe(source),
+        presets=PRESETS,
+        loudness_target_lufs=-16.0,
+        true_peak_dbtp=-1.0,
+        source_path=source,
+    )
+    seen: list[int] = []
+    FFmpegTranscoder(progress_interval_seconds=0).submit(request, on_progress=seen.append)
+    assert len(seen) >= 2
+    assert seen == sorted(seen) and seen[0] >= 0 and seen[-1] <= 99
+    assert seen[-1] >= 50
+
+
+def test_s3_storages_download_the_source_and_upload_with_content_types(s3, make_episode, audio_dir):
+    episode = make_episode()
+    source = generate_audio(audio_dir / "talk.flac", content="speech", channels=1)
+    key = f"uploads/{episode.podcast.slug}/{episode.guid}/talk.flac"
+    s3.put_object(Bucket="show-uploads", Key=key, Body=source.read_bytes())
+    episode.mark_uploaded(source_key=key, source_bytes=source.stat().st_size)
+
+    pipeline.process_episode(episode.pk)
+
+    episode.refresh_from_db()
+    assert episode.status == Episode.Status.READY, episode.error_message
+    for rendition in episode.renditions.all():
+        head = s3.head_object(Bucket="show-media", Key=rendition.key)
+        assert head["ContentType"] == rendition.mime_type
+        assert head["ContentLength"] == rendition.size_bytes
+    keys = [o["Key"] for o in s3.list_objects_v2(Bucket="show-media")["Contents"]]
+    assert sorted(keys) == sorted(r.key for r in episode.renditions.all())

@@ -11,7 +11,6 @@ from pathlib import Path
 import boto3
 import pytest
 from botocore.stub import Stubber
-from moto import mock_aws
 
 from episodes import pipeline, tasks
 from episodes.models import Episode
@@ -21,36 +20,6 @@ from tests.transcoding.conftest import generate_audio
 
 ROLE = "arn:aws:iam::123456789012:role/podcasthost-mediaconvert"
 JOB_ID = "1700000000000-abcdef"
-
-
-@pytest.fixture
-def s3(settings, monkeypatch):
-    for name, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_SESSION_TOKEN": "testing",
-        "AWS_DEFAULT_REGION": "us-east-1",
-    }.items():
-        monkeypatch.setenv(name, value)
-    with mock_aws():
-        client = boto3.client("s3", region_name="us-east-1")
-        configured = dict(settings.STORAGES)
-        for alias, bucket in (("uploads", "show-uploads"), ("media", "show-media")):
-            client.create_bucket(Bucket=bucket)
-            configured[alias] = {
-                "BACKEND": "storages.backends.s3.S3Storage",
-                "OPTIONS": {
-                    "bucket_name": bucket,
-                    "region_name": "us-east-1",
-                    "file_overwrite": True,
-                    "default_acl": None,
-                    "querystring_auth": False,
-                    # settings.AWS_S3_ENDPOINT_URL is "" when unset: not a URL.
-                    "endpoint_url": None,
-                },
-            }
-        settings.STORAGES = configured
-        yield client
 
 
 @pytest.fixture
