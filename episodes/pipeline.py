@@ -261,7 +261,9 @@ def finish(
         job_id,
     ):
         # Superseded (new audio uploaded, or finished by another poller): never
-        # copy a stale run's files over the published ones.
+        # copy a stale run's files over the published ones; drop them.
+        if episode.transcode_job_id != job_id:
+            (transcoder or get_transcoder()).discard(job_id, status)
         return "stale run"
     media = storages["media"]
     produced = []

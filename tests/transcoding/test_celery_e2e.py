@@ -201,7 +201,7 @@ def test_worker_killed_mid_job_still_ends_ready(worker, make_episode, audio_dir,
     upload(episode, source)
     wait_for(episode, {"processing", "ready", "failed"}, worker)
     assert episode.status == Episode.Status.PROCESSING, "the job ended before it could be killed"
-    time.sleep(1.0)  # ffmpeg is encoding
+    time.sleep(0.5)  # ffmpeg is encoding
 
     worker.kill()
 

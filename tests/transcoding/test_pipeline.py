@@ -238,3 +238,46 @@ def test_get_transcoder_resolves_at_call_time(settings):
     settings.TRANSCODER = {"BACKEND": "no.such.Backend", "OPTIONS": {}}
     with pytest.raises(ImproperlyConfigured, match="cannot be imported"):
         get_transcoder()
+
+
+def test_a_superseded_run_never_overwrites_published_files(uploaded_episode, speech, audio_dir):
+    from episodes.presets import PRESETS
+    from episodes.probe import probe
+    from episodes.transcoders import TranscodeRequest
+
+    episode = uploaded_episode(speech)
+    assert episode.start_processing()
+    stale = TranscodeRequest(
+        episode_id=episode.pk,
+        attempt=episode.attempt,
+        podcast_slug=episode.podcast.slug,
+        episode_guid=str(episode.guid),
+        source_key=episode.source_key,
+        probe=probe(speech),
+        presets=PRESETS,
+        loudness_target_lufs=-16.0,
+        true_peak_dbtp=-1.0,
+    )
+    transcoder = FFmpegTranscoder()
+    job_id = transcoder.submit(stale)
+    Episode.objects.filter(pk=episode.pk).update(transcode_job_id=job_id)
+    # Meanwhile the creator uploads new audio and a new run claims it.
+    episode.refresh_from_db()
+    assert episode.mark_uploaded(source_key=episode.source_key, source_bytes=1)
+    assert episode.start_processing()
+
+    outcome = pipeline.finish(episode.pk, 1, job_id, transcoder.status(job_id))
+
+    assert outcome == "stale run"
+    media = Path(storages["media"].location)
+    assert [p for p in media.rglob("*") if p.is_file()] == []
+    assert not episode.renditions.exists()
+
+
+def test_periodic_tasks_are_registered_with_beat():
+    from podcasthost.celery import app
+
+    app.finalize()
+    schedule = app.conf.beat_schedule
+    assert schedule["episodes: poll transcodes"]["task"] == "episodes.tasks.poll_transcodes"
+    assert schedule["episodes: reconcile"]["task"] == "episodes.tasks.reconcile"
