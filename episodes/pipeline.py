@@ -25,7 +25,7 @@ from pathlib import Path
 from botocore.exceptions import BotoCoreError, ClientError
 from django.conf import settings
 from django.core.files.storage import storages
-from django.db import transaction
+from django.db import DatabaseError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -181,11 +181,14 @@ def _probe_claim_submit(
     transcoder = transcoder or get_transcoder()
 
     def on_progress(percent: int) -> None:
-        Episode.objects.filter(pk=episode.pk, status=Status.PROCESSING, attempt=attempt).update(
-            progress_percent=max(0, min(99, percent)),
-            progress_at=timezone.now(),
-            updated_at=timezone.now(),
-        )
+        try:
+            Episode.objects.filter(pk=episode.pk, status=Status.PROCESSING, attempt=attempt).update(
+                progress_percent=max(0, min(99, percent)),
+                progress_at=timezone.now(),
+                updated_at=timezone.now(),
+            )
+        except DatabaseError as exc:  # a busy database must not abort the encode
+            log.warning("episode %s: progress not recorded: %s", episode.pk, exc)
 
     try:
         job_id = transcoder.submit(request, on_progress=on_progress)
@@ -195,6 +198,18 @@ def _probe_claim_submit(
     except TransientTranscoderError as exc:
         exc.attempt = attempt
         raise
+    except Exception as exc:
+        # Not the creator's fault, but re-running it blindly could loop forever:
+        # fail with the reason; "Retry processing" starts again.
+        log.exception("episode %s: transcoding crashed", episode.pk)
+        fail(
+            episode.pk,
+            attempt,
+            f"Processing failed unexpectedly ({type(exc).__name__}: {exc}). "
+            "Use “Retry processing” to try again.",
+            now=now,
+        )
+        return "failed"
     now = now or timezone.now()
     recorded = Episode.objects.filter(
         pk=episode.pk, status=Status.PROCESSING, attempt=attempt, transcode_job_id=""

@@ -281,3 +281,18 @@ def test_periodic_tasks_are_registered_with_beat():
     schedule = app.conf.beat_schedule
     assert schedule["episodes: poll transcodes"]["task"] == "episodes.tasks.poll_transcodes"
     assert schedule["episodes: reconcile"]["task"] == "episodes.tasks.reconcile"
+
+
+def test_an_encoder_that_cannot_run_fails_the_episode_with_the_reason(
+    settings, uploaded_episode, speech
+):
+    settings.TRANSCODER = {
+        "BACKEND": "episodes.transcoders.ffmpeg.FFmpegTranscoder",
+        "OPTIONS": {"binary": str(Path(settings.BASE_DIR) / "no-such-ffmpeg")},
+    }
+    episode = uploaded_episode(speech)
+    assert pipeline.process_episode(episode.pk).endswith("failed")
+    episode.refresh_from_db()
+    assert episode.status == Episode.Status.FAILED
+    assert "FileNotFoundError" in episode.error_message
+    assert "Retry processing" in episode.error_message
