@@ -1,0 +1,298 @@
+"""AWS Elemental MediaConvert: one ``CreateJob`` per processing attempt, ``GetJob`` to follow it.
+
+Every setting below is checked against the service model botocore ships
+(``botocore/data/mediaconvert/*/service-2.json``; tests walk it). Audio-only
+outputs in a File group, per the supported combinations at
+https://docs.aws.amazon.com/mediaconvert/latest/ug/audio-only-output.html:
+
+* MP3 — ``RAW`` container with the ``MP3`` codec (there is no ``MP3`` container type);
+* AAC-LC — ``MP4`` container, extension ``.m4a`` (``AacSettings`` has no
+  ``Channels``: the channel count is ``CodingMode``);
+* Opus — ``OGG`` container with the ``OPUS`` codec (``OpusSettings``: 48 kHz, 1 or 2
+  channels, bitrate a multiple of 8000). The model lists ``OGG`` among
+  ``ContainerType`` values and ``OpusSettings`` among codec settings, so all three
+  presets are produced; a preset with a codec MediaConvert cannot produce is
+  skipped and never recorded as a rendition.
+
+Loudness is corrected by MediaConvert itself (``AudioNormalizationSettings``,
+ITU-R BS.1770-4, true-peak limiter). MediaConvert names each file
+``<input base name><NameModifier>.<Extension>`` inside the destination folder;
+:meth:`MediaConvertTranscoder.status` derives the keys from the job's own settings.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from django.core.files.storage import storages
+
+from episodes.presets import Preset
+from episodes.transcoders import storage_io
+from episodes.transcoders.base import (
+    JobState,
+    JobStatus,
+    ProgressCallback,
+    RenditionOutput,
+    TranscodeError,
+    Transcoder,
+    TranscodeRequest,
+    TransientTranscoderError,
+)
+
+AUDIO_SELECTOR = "Audio Selector 1"
+# Error codes worth retrying: throttling and service-side faults.
+# https://docs.aws.amazon.com/mediaconvert/latest/apireference/jobs.html#jobs-response-examples
+_TRANSIENT_CODES = {
+    "TooManyRequestsException",
+    "ThrottlingException",
+    "Throttling",
+    "InternalServerErrorException",
+    "ServiceUnavailable",
+    "RequestTimeout",
+}
+
+
+def _codec_settings(preset: Preset, channels: int) -> tuple[dict, dict, str] | None:
+    """(ContainerSettings, CodecSettings, Extension) of ``preset``, or ``None`` if unsupported."""
+    if preset.codec == "mp3":
+        return (
+            {"Container": "RAW"},
+            {
+                "Codec": "MP3",
+                "Mp3Settings": {
+                    "Bitrate": preset.bitrate,
+                    "Channels": channels,
+                    "RateControlMode": "CBR",
+                    "SampleRate": preset.sample_rate or 44_100,
+                },
+            },
+            preset.extension,
+        )
+    if preset.codec == "aac":
+        return (
+            {"Container": "MP4", "Mp4Settings": {"MoovPlacement": "PROGRESSIVE_DOWNLOAD"}},
+            {
+                "Codec": "AAC",
+                "AacSettings": {
+                    "Bitrate": preset.bitrate,
+                    "CodecProfile": "LC",
+                    "CodingMode": "CODING_MODE_1_0" if channels == 1 else "CODING_MODE_2_0",
+                    "RateControlMode": "CBR",
+                    "RawFormat": "NONE",
+                    "SampleRate": preset.sample_rate or 44_100,
+                    "Specification": "MPEG4",
+                },
+            },
+            preset.extension,
+        )
+    if preset.codec == "opus":
+        return (
+            {"Container": "OGG"},
+            {
+                "Codec": "OPUS",
+                "OpusSettings": {
+                    "Bitrate": preset.bitrate,
+                    "Channels": channels,
+                    "SampleRate": 48_000,
+                },
+            },
+            preset.extension,
+        )
+    return None
+
+
+def _classify(exc: Exception) -> Exception:
+    """Map a botocore exception to a transient or permanent transcoder error."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    if isinstance(exc, ClientError):
+        error = exc.response.get("Error", {})
+        code = error.get("Code", "")
+        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+        message = error.get("Message", str(exc))
+        if code in _TRANSIENT_CODES or status == 429 or status >= 500:
+            return TransientTranscoderError(f"MediaConvert {code or status}: {message}")
+        return TranscodeError(f"MediaConvert refused the job ({code}): {message}")
+    if isinstance(exc, BotoCoreError):
+        # Connection, read timeouts and the like.
+        return TransientTranscoderError(f"MediaConvert unreachable: {exc}")
+    return exc
+
+
+class MediaConvertTranscoder(Transcoder):
+    options = frozenset({"role_arn", "queue_arn", "endpoint_url", "region_name", "client"})
+
+    def __init__(
+        self,
+        *,
+        role_arn: str = "",
+        queue_arn: str = "",
+        endpoint_url: str = "",
+        region_name: str = "",
+        client=None,
+    ) -> None:
+        super().__init__()
+        self.role_arn = role_arn or getattr(settings, "MEDIACONVERT_ROLE_ARN", "")
+        self.queue_arn = queue_arn or getattr(settings, "MEDIACONVERT_QUEUE_ARN", "")
+        self.endpoint_url = endpoint_url or getattr(settings, "MEDIACONVERT_ENDPOINT_URL", "")
+        self.region_name = region_name or getattr(settings, "AWS_REGION", "us-east-1")
+        self._client = client
+
+    @property
+    def client(self):
+        if self._client is None:
+            import boto3
+            from botocore.config import Config
+
+            self._client = boto3.client(
+                "mediaconvert",
+                region_name=self.region_name,
+                endpoint_url=self.endpoint_url or None,
+                config=Config(retries={"mode": "standard", "max_attempts": 3}),
+            )
+        return self._client
+
+    @staticmethod
+    def client_request_token(request: TranscodeRequest) -> str:
+        """Same episode and attempt, same token: a redelivered task cannot start a second job."""
+        return f"podcasthost-episode-{request.episode_id}-attempt-{request.attempt}"
+
+    def create_job_request(self, request: TranscodeRequest) -> dict:
+        """The keyword arguments of ``CreateJob`` for ``request``.
+
+        Raises ``ImproperlyConfigured`` when the role is unset or a storage is not S3.
+        """
+        if not self.role_arn:
+            raise ImproperlyConfigured("Set MEDIACONVERT_ROLE_ARN to use the MediaConvert backend.")
+        uploads, media = storages["uploads"], storages["media"]
+        for alias, storage in (("uploads", uploads), ("media", media)):
+            if not hasattr(storage, "bucket_name"):
+                raise ImproperlyConfigured(
+                    f"The MediaConvert backend needs the {alias} storage on S3 "
+                    f"(set {alias.upper()}_BUCKET)."
+                )
+        normalization = {
+            "Algorithm": "ITU_BS_1770_4",
+            "AlgorithmControl": "CORRECT_AUDIO",
+            "LoudnessLogging": "DONT_LOG",
+            "PeakCalculation": "TRUE_PEAK",
+            "TargetLkfs": float(request.loudness_target_lufs),
+            "TruePeakLimiterThreshold": float(request.true_peak_dbtp),
+        }
+        outputs = []
+        for preset in request.presets:
+            spec = _codec_settings(preset, request.channels)
+            if spec is None:
+                continue
+            container, codec, extension = spec
+            outputs.append(
+                {
+                    "NameModifier": f"-{preset.name}",
+                    "Extension": extension,
+                    "ContainerSettings": container,
+                    "AudioDescriptions": [
+                        {
+                            "AudioSourceName": AUDIO_SELECTOR,
+                            "AudioNormalizationSettings": normalization,
+                            "CodecSettings": codec,
+                        }
+                    ],
+                }
+            )
+        if not outputs:
+            raise TranscodeError("None of the presets can be produced by MediaConvert.")
+        kwargs = {
+            "Role": self.role_arn,
+            "ClientRequestToken": self.client_request_token(request),
+            "StatusUpdateInterval": "SECONDS_10",
+            "UserMetadata": {
+                "episode_id": str(request.episode_id),
+                "attempt": str(request.attempt),
+                "podcast": request.podcast_slug,
+            },
+            "Settings": {
+                "TimecodeConfig": {"Source": "ZEROBASED"},
+                "Inputs": [
+                    {
+                        "FileInput": storage_io.s3_uri(uploads, request.source_key),
+                        "TimecodeSource": "ZEROBASED",
+                        "AudioSelectors": {AUDIO_SELECTOR: {"DefaultSelection": "DEFAULT"}},
+                    }
+                ],
+                "OutputGroups": [
+                    {
+                        "Name": "Podcast renditions",
+                        "OutputGroupSettings": {
+                            "Type": "FILE_GROUP_SETTINGS",
+                            "FileGroupSettings": {
+                                "Destination": storage_io.s3_uri(media, request.staging_prefix)
+                            },
+                        },
+                        "Outputs": outputs,
+                    }
+                ],
+            },
+        }
+        if self.queue_arn:
+            kwargs["Queue"] = self.queue_arn
+        return kwargs
+
+    def submit(
+        self, request: TranscodeRequest, *, on_progress: ProgressCallback | None = None
+    ) -> str:
+        """``CreateJob``; returns the job id. Raises transient/permanent transcoder errors."""
+        kwargs = self.create_job_request(request)
+        try:
+            response = self.client.create_job(**kwargs)
+        except Exception as exc:
+            raise _classify(exc) from exc
+        return response["Job"]["Id"]
+
+    def status(self, job_id: str) -> JobStatus:
+        """``GetJob``: the state, percent, MediaConvert's error, and the files once COMPLETE."""
+        try:
+            job = self.client.get_job(Id=job_id)["Job"]
+        except Exception as exc:
+            error = _classify(exc)
+            if isinstance(error, TranscodeError) and "NotFound" in str(error):
+                return JobStatus(JobState.LOST, error=str(error))
+            raise error from exc
+        state = JobState(job["Status"])
+        if state is JobState.ERROR:
+            code, message = job.get("ErrorCode"), job.get("ErrorMessage", "")
+            return JobStatus(state, error=f"MediaConvert error {code}: {message}".strip())
+        if state is JobState.CANCELED:
+            return JobStatus(state, error="The MediaConvert job was canceled.")
+        if state is not JobState.COMPLETE:
+            return JobStatus(state, percent=int(job.get("JobPercentComplete") or 0))
+        return JobStatus(state, percent=100, outputs=self._outputs(job))
+
+    @staticmethod
+    def _outputs(job: dict) -> tuple[RenditionOutput, ...]:
+        media = storages["media"]
+        location = (getattr(media, "location", "") or "").strip("/")
+        settings_ = job["Settings"]
+        source = settings_["Inputs"][0]["FileInput"]
+        base = posixpath.splitext(posixpath.basename(urlsplit(source).path))[0]
+        group = settings_["OutputGroups"][0]
+        destination = urlsplit(group["OutputGroupSettings"]["FileGroupSettings"]["Destination"])
+        folder = destination.path.lstrip("/")
+        if location and folder.startswith(location + "/"):
+            folder = folder[len(location) + 1 :]
+        details = (job.get("OutputGroupDetails") or [{}])[0].get("OutputDetails") or []
+        results = []
+        for i, output in enumerate(group["Outputs"]):
+            preset = output["NameModifier"].lstrip("-")
+            key = f"{folder}{base}{output['NameModifier']}.{output['Extension']}"
+            duration_ms = details[i].get("DurationInMs") if i < len(details) else None
+            codec = output["AudioDescriptions"][0]["CodecSettings"]
+            bitrate = next(
+                (v.get("Bitrate") for k, v in codec.items() if k.endswith("Settings")), None
+            )
+            results.append(
+                RenditionOutput(preset, key, duration_ms / 1000 if duration_ms else None, bitrate)
+            )
+        return tuple(results)
