@@ -11,6 +11,7 @@ from django.contrib import admin
 from django.http import Http404
 from django.utils.html import format_html
 
+from episodes.admin_actions import retry_processing
 from episodes.models import Episode, Podcast, Rendition
 
 
@@ -116,6 +117,7 @@ class EpisodeAdmin(TenantAdmin):
     date_hierarchy = "created_at"
     prepopulated_fields = {"slug": ("title",)}
     inlines = (RenditionInline,)
+    actions = (retry_processing,)
     readonly_fields = (
         "guid",
         "status",

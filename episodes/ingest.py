@@ -42,6 +42,7 @@ from django.utils.dateparse import parse_datetime
 from django.utils.text import slugify
 
 from episodes.models import Episode, Podcast
+from episodes.probe import ffmpeg_binary
 from episodes.uploads import (
     UploadError,
     confirm_upload,
@@ -74,15 +75,6 @@ class DroppedObject:
 
 
 # --- titles ---------------------------------------------------------------------
-
-
-def ffmpeg_binary() -> str:
-    configured = getattr(settings, "FFMPEG_BINARY", "")
-    if configured:
-        return configured
-    import imageio_ffmpeg
-
-    return imageio_ffmpeg.get_ffmpeg_exe()
 
 
 def read_title_tag(path: Path) -> str:

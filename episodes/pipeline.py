@@ -50,12 +50,12 @@ Status = Episode.Status
 
 def stall_seconds() -> float:
     """``TRANSCODE_STALL_SECONDS``: no progress for this long means the run died."""
-    return float(getattr(settings, "TRANSCODE_STALL_SECONDS", 900))
+    return float(settings.TRANSCODE_STALL_SECONDS)
 
 
 def deadline_seconds() -> float:
     """``TRANSCODE_DEADLINE_SECONDS``: a job still running this long after submission fails."""
-    return float(getattr(settings, "TRANSCODE_DEADLINE_SECONDS", 6 * 3600))
+    return float(settings.TRANSCODE_DEADLINE_SECONDS)
 
 
 def _current(episode_id: int, attempt: int, job_id: str | None = None) -> Episode | None:
@@ -285,7 +285,7 @@ def finish(
     try:
         for output in status.outputs:
             preset = get_preset(output.preset)
-            key = preset.key_for(episode.podcast.slug, str(episode.guid))
+            key = preset.key_for(episode.podcast.slug, str(episode.guid), attempt)
             storage_io.replace_with_copy(media, output.key, key, content_type=preset.mime_type)
             size = media.size(key)
             if size > 0:
@@ -415,13 +415,8 @@ def retranscode(episode: Episode, *, now: datetime | None = None) -> bool:
         return episode.retry(now=now)
     if episode.status != Status.READY:
         return False
-    if not episode.start_processing(now=now):
-        return False
-    from episodes.tasks import process_episode as task
-
-    episode_id, attempt = episode.pk, episode.attempt
-    transaction.on_commit(lambda: task.delay(episode_id=episode_id, attempt=attempt))
-    return True
+    # The receiver on episode_transitioned enqueues the claimed attempt.
+    return episode.start_processing(now=now)
 
 
 def retry_processing(episode: Episode, *, now: datetime | None = None) -> bool:

@@ -19,6 +19,8 @@ from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.storage import storages
 
+from episodes.probe import ffmpeg_binary
+
 # Each storage's settings variable, and where its probe object goes: under a
 # prefix the stack's AppPolicy lets the app write (uploads/ in the uploads bucket).
 STORAGE_VARIABLES = {"uploads": "UPLOADS_BUCKET", "media": "MEDIA_BUCKET", "feeds": "FEEDS_BUCKET"}
@@ -133,15 +135,6 @@ def check_transcoder(client_factory: ClientFactory = boto3_client) -> Check:
             queue_arn=settings.MEDIACONVERT_QUEUE_ARN,
         )
     return check_ffmpeg(ffmpeg_binary())
-
-
-def ffmpeg_binary() -> str:
-    """``FFMPEG_BINARY``, or the binary shipped by the imageio-ffmpeg package."""
-    if settings.FFMPEG_BINARY:
-        return settings.FFMPEG_BINARY
-    import imageio_ffmpeg
-
-    return imageio_ffmpeg.get_ffmpeg_exe()
 
 
 def _listed_names(binary: str, flag: str) -> set[str]:

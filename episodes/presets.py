@@ -19,9 +19,16 @@ class Preset:
     sample_rate: int | None  # None: keep the source's rate (within the codec's rates)
     primary: bool = False
 
-    def key_for(self, podcast_slug: str, episode_guid: str) -> str:
-        """Storage key of this rendition in the ``media`` storage."""
-        return f"{podcast_slug}/{episode_guid}/{self.name}.{self.extension}"
+    def key_for(self, podcast_slug: str, episode_guid: str, attempt: int = 1) -> str:
+        """Storage key of this rendition in the ``media`` storage.
+
+        A later processing run (``attempt`` > 1) writes under a new name, so a
+        published URL never changes content: clients resume downloads with byte
+        ranges, and Apple's player loops on 416 when a file changes under its URL
+        (feed-standards.md §7).
+        """
+        version = f"-{attempt}" if attempt > 1 else ""
+        return f"{podcast_slug}/{episode_guid}/{self.name}{version}.{self.extension}"
 
 
 PRESETS: tuple[Preset, ...] = (

@@ -86,7 +86,7 @@ class ProbeResult:
 
 def ffmpeg_binary() -> str:
     """The ffmpeg to run: ``FFMPEG_BINARY`` if set, else the one imageio-ffmpeg ships."""
-    configured = getattr(settings, "FFMPEG_BINARY", "")
+    configured = settings.FFMPEG_BINARY
     if configured:
         return configured
     import imageio_ffmpeg

@@ -393,7 +393,7 @@ def record_source(
     draft/uploaded/processing/failed → uploaded (``mark_uploaded``; the
     pipeline's receiver enqueues processing). A ``ready`` episode keeps its
     renditions in the feed: ready → processing with the new source, a new
-    attempt and no job id, which the transcoding reconciler submits.
+    attempt and no job id, which the pipeline's receiver enqueues.
     Returns whether this call won the transition.
     """
     if episode.status == Episode.Status.READY:

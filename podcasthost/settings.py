@@ -212,6 +212,10 @@ MEDIACONVERT_QUEUE_ARN = env_str("MEDIACONVERT_QUEUE_ARN")
 MEDIACONVERT_ENDPOINT_URL = env_str("MEDIACONVERT_ENDPOINT_URL")
 LOUDNESS_TARGET_LUFS = env_float("LOUDNESS_TARGET_LUFS", -16.0)
 TRUE_PEAK_DBTP = env_float("TRUE_PEAK_DBTP", -1.0)
+# No progress for this long: the run died; reconcile repairs it.
+TRANSCODE_STALL_SECONDS = env_int("TRANSCODE_STALL_SECONDS", 900, minimum=60)
+# A job still running this long after submission fails.
+TRANSCODE_DEADLINE_SECONDS = env_int("TRANSCODE_DEADLINE_SECONDS", 6 * 3600, minimum=600)
 INGEST_QUEUE_URL = env_str("INGEST_QUEUE_URL")
 INGEST_POLL_SECONDS = env_int("INGEST_POLL_SECONDS", 20, minimum=1)
 

@@ -39,7 +39,7 @@ def get_transcoder() -> Transcoder:
     Raises ``ImproperlyConfigured`` if the backend cannot be imported, is not
     a :class:`Transcoder`, or is given an option it does not know.
     """
-    config = getattr(settings, "TRANSCODER", {}) or {}
+    config = settings.TRANSCODER
     path = config.get("BACKEND") or "episodes.transcoders.ffmpeg.FFmpegTranscoder"
     options = dict(config.get("OPTIONS") or {})
     try:

@@ -135,10 +135,10 @@ class MediaConvertTranscoder(Transcoder):
         client=None,
     ) -> None:
         super().__init__()
-        self.role_arn = role_arn or getattr(settings, "MEDIACONVERT_ROLE_ARN", "")
-        self.queue_arn = queue_arn or getattr(settings, "MEDIACONVERT_QUEUE_ARN", "")
-        self.endpoint_url = endpoint_url or getattr(settings, "MEDIACONVERT_ENDPOINT_URL", "")
-        self.region_name = region_name or getattr(settings, "AWS_REGION", "us-east-1")
+        self.role_arn = role_arn or settings.MEDIACONVERT_ROLE_ARN
+        self.queue_arn = queue_arn or settings.MEDIACONVERT_QUEUE_ARN
+        self.endpoint_url = endpoint_url or settings.MEDIACONVERT_ENDPOINT_URL
+        self.region_name = region_name or settings.AWS_REGION
         self._client = client
 
     @property

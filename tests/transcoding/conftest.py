@@ -166,24 +166,6 @@ def uploaded_episode(make_episode, audio_dir):
     return make
 
 
-@pytest.fixture(autouse=True)
-def eager_celery_configured(eager_celery):
-    """Make ``eager_celery`` take effect.
-
-    The app reads its configuration from Django settings with the ``CELERY``
-    namespace, so ``CELERY_TASK_ALWAYS_EAGER`` (off in settings) wins over
-    the un-prefixed ``task_always_eager`` that ``eager_celery`` sets; set
-    the prefixed names too.
-    """
-    from podcasthost.celery import app
-
-    previous = (app.conf.task_always_eager, app.conf.task_eager_propagates)
-    app.conf.CELERY_TASK_ALWAYS_EAGER = True
-    app.conf.CELERY_TASK_EAGER_PROPAGATES = True
-    yield
-    app.conf.CELERY_TASK_ALWAYS_EAGER, app.conf.CELERY_TASK_EAGER_PROPAGATES = previous
-
-
 @pytest.fixture
 def s3(settings, monkeypatch):
     """moto S3 (in-process) with buckets ``show-uploads`` and ``show-media`` as the storages."""

@@ -68,6 +68,7 @@ def test_retranscode_keeps_old_renditions_until_new_set_is_ready(
     pipeline.process_episode(episode.pk)
     episode.refresh_from_db()
     old_files, old_ids = files_of(episode), set(episode.renditions.values_list("pk", flat=True))
+    old_keys = {r.preset: r.key for r in episode.renditions.all()}
     settings.LOUDNESS_TARGET_LUFS = -20.0  # "the presets changed"
 
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
@@ -86,6 +87,12 @@ def test_retranscode_keeps_old_renditions_until_new_set_is_ready(
     assert set(episode.renditions.values_list("pk", flat=True)).isdisjoint(old_ids)
     assert files_of(episode).keys() == old_files.keys()
     assert files_of(episode)["mp3"] != old_files["mp3"]
+    # New URLs for the new files; the old URLs still serve the old bytes
+    # (a listener mid-download keeps a consistent file).
+    new_keys = {r.preset: r.key for r in episode.renditions.all()}
+    assert set(new_keys.values()).isdisjoint(old_keys.values())
+    media = storages["media"]
+    assert {p: Path(media.path(k)).read_bytes() for p, k in old_keys.items()} == old_files
 
 
 def test_reconcile_submits_stuck_uploads(

@@ -27,7 +27,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, once: bool, wait_seconds: int, **options) -> None:
-        queue_url = getattr(settings, "INGEST_QUEUE_URL", "")
+        queue_url = settings.INGEST_QUEUE_URL
         if not queue_url:
             raise CommandError("INGEST_QUEUE_URL is not set: there is no queue to consume.")
         if not 0 <= wait_seconds <= 20:
