@@ -39,6 +39,11 @@ class FeedState(models.Model):
     publish_requested_at = models.DateTimeField(
         null=True, blank=True, help_text="Set while a debounced publish is queued."
     )
+    publishing_until = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="Lease of the publish running now: one publish per feed at a time.",
+    )
     last_error = models.TextField(blank=True)
     last_error_at = models.DateTimeField(null=True, blank=True)
 

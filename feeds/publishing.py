@@ -49,6 +49,15 @@ class PublishError(Exception):
     """Rendering, writing or invalidating a feed failed; the last good feed is still served."""
 
 
+class PublishBusy(PublishError):
+    """Another publish of this feed holds the lease; try again shortly."""
+
+
+# Longer than any render + upload + invalidation; a crashed publisher's lease
+# expires after it.
+PUBLISH_LEASE = timedelta(minutes=5)
+
+
 @dataclass(frozen=True)
 class PublishResult:
     podcast_id: int
@@ -128,10 +137,16 @@ def publish_due(*, now: datetime | None = None) -> list[int]:
     # A lost task left its marker set: clear it so request_publish queues again.
     stale_ids = list(stale.values_list("podcast_id", flat=True))
     stale.update(publish_requested_at=None)
-    failed = FeedState.objects.filter(
-        ~Q(content_hash=F("published_hash")) | ~Q(last_error=""),
-        publish_requested_at__isnull=True,
-    ).values_list("podcast_id", flat=True)
+    # A failed publish retries with backoff on its own; the sweep takes it
+    # over only once that chain has had time to end, so chains never pile up.
+    failed = (
+        FeedState.objects.filter(
+            ~Q(content_hash=F("published_hash")) | ~Q(last_error=""),
+            publish_requested_at__isnull=True,
+        )
+        .exclude(last_error_at__gte=stale_before)
+        .values_list("podcast_id", flat=True)
+    )
     due = sorted(set(scheduled) | set(stale_ids) | set(failed))
     for podcast_id in due:
         request_publish(podcast_id, now=now)
@@ -274,9 +289,27 @@ def publish_feed(
     if podcast is None:
         return None
     state, _ = FeedState.objects.get_or_create(podcast=podcast)
-    if not dry_run:
+    if dry_run:
+        return _publish(podcast, state, now, dry_run=True, force=force)
+    # One publish per feed at a time: two overlapping runs could otherwise write
+    # an older rendering after a newer one and drop an episode from the feed.
+    leased = FeedState.objects.filter(
+        Q(publishing_until__isnull=True) | Q(publishing_until__lt=now), pk=state.pk
+    ).update(publishing_until=now + PUBLISH_LEASE)
+    if not leased:
+        raise PublishBusy(f"The feed of {podcast.slug} is being published by another worker.")
+    try:
+        state.refresh_from_db()
         # Changes after this point set the marker again and queue a new publish.
         FeedState.objects.filter(pk=state.pk).update(publish_requested_at=None)
+        return _publish(podcast, state, now, dry_run=False, force=force)
+    finally:
+        FeedState.objects.filter(pk=state.pk).update(publishing_until=None)
+
+
+def _publish(
+    podcast: Podcast, state: FeedState, now: datetime, *, dry_run: bool, force: bool
+) -> PublishResult:
     rendered = None
     try:
         rendered = render_current(podcast, state, now)

@@ -9,12 +9,14 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 from celery.exceptions import Retry
+from django.conf import settings
 from django.core.files.storage import storages
+from django.utils import timezone
 from moto import mock_aws
 
 from episodes.models import Episode, Rendition
 from feeds.models import FeedPublication, FeedState
-from feeds.publishing import PublishError, publish_due, publish_feed
+from feeds.publishing import PublishBusy, PublishError, publish_due, publish_feed
 from feeds.rss import build_feed
 from feeds.tasks import publish_feed_task
 from tests.feeds.conftest import parse_both
@@ -202,9 +204,13 @@ def test_failed_publish_is_picked_up_by_the_sweep(
     show.save()
     with s3_put_fails(), pytest.raises(PublishError):
         publish_feed(show.pk)
-    # Retries exhausted or lost: the periodic sweep sees the error and publishes again.
+    # While the task's own retries may still run, the sweep leaves it to them...
     with django_capture_on_commit_callbacks(execute=True):
-        assert publish_due() == [show.pk]
+        assert publish_due() == []
+    # ...once they are exhausted or lost, the sweep sees the error and publishes again.
+    later = timezone.now() + timedelta(seconds=settings.FEED_STALE_REQUEST_SECONDS + 1)
+    with django_capture_on_commit_callbacks(execute=True):
+        assert publish_due(now=later) == [show.pk]
     body = aws["s3"].get_object(Bucket=BUCKET, Key=f"{show.slug}/feed.xml")["Body"].read()
     assert parse_both(body)[0].feed.title == "Retitled"
 
@@ -292,3 +298,23 @@ def test_periodic_task_is_registered_with_beat():
     app.finalize()
     names = {entry["task"] for entry in app.conf.beat_schedule.values()}
     assert "feeds.tasks.publish_due_feeds" in names
+
+
+def test_one_publish_per_feed_at_a_time(aws, show, now):
+    """A publish that finds another one running writes nothing and asks to be retried."""
+    publish_feed(show.pk, now=now)
+    first = aws["s3"].get_object(Bucket=BUCKET, Key=f"{show.slug}/feed.xml")["Body"].read()
+    FeedState.objects.filter(podcast=show).update(publishing_until=now + timedelta(minutes=1))
+    show.title = "Retitled"
+    show.save()
+
+    with pytest.raises(PublishBusy):
+        publish_feed(show.pk, now=now)
+
+    body = aws["s3"].get_object(Bucket=BUCKET, Key=f"{show.slug}/feed.xml")["Body"].read()
+    assert body == first
+    # The lease of a crashed publisher expires; then the feed is published.
+    publish_feed(show.pk, now=now + timedelta(minutes=2))
+    body = aws["s3"].get_object(Bucket=BUCKET, Key=f"{show.slug}/feed.xml")["Body"].read()
+    assert parse_both(body)[0].feed.title == "Retitled"
+    assert FeedState.objects.get(podcast=show).publishing_until is None
