@@ -13,6 +13,7 @@ import uuid
 from datetime import datetime
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.files.storage import storages
 from django.core.validators import MinValueValidator, RegexValidator
 from django.db import models
@@ -33,6 +34,15 @@ language_validator = RegexValidator(
     r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$",
     "Use a language tag such as “en”, “en-US” or “pt-BR”.",
 )
+
+
+# First path segments the site itself uses: a show there would be unreachable.
+RESERVED_SLUGS = frozenset({"admin", "media", "static", "uploads", "episodes"})
+
+
+def validate_slug_not_reserved(value: str) -> None:
+    if value.lower() in RESERVED_SLUGS:
+        raise ValidationError(f"“{value}” is used by the site itself; choose another slug.")
 
 
 def media_storage():
@@ -68,6 +78,7 @@ class Podcast(models.Model):
     slug = models.SlugField(
         max_length=64,
         unique=True,
+        validators=[validate_slug_not_reserved],
         help_text="Part of the public feed URL: /<slug>/feed.xml. Never change it once published.",
     )
     title = models.CharField(max_length=255)

@@ -132,6 +132,11 @@ def upload_prefix(episode: Episode) -> str:
     return f"uploads/{episode.podcast.slug}/{episode.guid}/"
 
 
+# The last segment of every key upload_key_for makes: never a dot-file (a
+# partial upload), ".." or empty.
+_UPLOADED_NAME = re.compile(r"^[0-9a-f]{8}-[A-Za-z0-9][A-Za-z0-9._-]*$")
+
+
 def upload_key_for(episode: Episode, filename: str) -> str:
     """``uploads/<slug>/<guid>/<random>-<name>``: a new key per upload, so a
     replacement never overwrites the file a running transcode reads."""
@@ -362,7 +367,12 @@ def receive_local_upload(
         # only a body received in full is a complete upload.
         if counted.received != content_length:
             raise UploadError("The upload was interrupted; try again.")
-        os.replace(partial, destination)
+        # link() refuses an existing name: a presigned form re-posted within its
+        # hour cannot replace a file that was already confirmed and processed.
+        try:
+            os.link(partial, destination)
+        except FileExistsError:
+            raise UploadError("This upload was already received.", status=409) from None
     except MultiPartParserError as exc:
         raise UploadError(f"Malformed multipart body: {exc}") from None
     finally:
@@ -426,7 +436,8 @@ def confirm_upload(
     empty or oversized object. Storage I/O happens before any database write.
     """
     now = now or timezone.now()
-    if not key.startswith(upload_prefix(episode)) or "/" in key[len(upload_prefix(episode)) :]:
+    prefix = upload_prefix(episode)
+    if not key.startswith(prefix) or not _UPLOADED_NAME.match(key[len(prefix) :]):
         raise UploadError("That key does not belong to this episode.", status=403)
     size = stored_size(uploads_storage(), key)
     if size is None:

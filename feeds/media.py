@@ -85,6 +85,9 @@ def serve_media(request: HttpRequest, path: str) -> HttpResponse:
     storage = storages["media"]
     if not isinstance(storage, FileSystemStorage):
         raise Http404("Media are served by the CDN.")
+    if any(part.startswith(".") for part in path.split("/")):
+        # Dot-folders hold the transcoder's scratch files: never public.
+        raise Http404("No such file.")
     try:
         full = storage.path(path)
     except SuspiciousFileOperation:

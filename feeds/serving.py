@@ -157,7 +157,7 @@ def current_feed(slug: str) -> CachedFeed | None:
 
 def _accepts_gzip(request: HttpRequest) -> bool:
     header = request.META.get("HTTP_ACCEPT_ENCODING", "")
-    if "gzip" not in header:
+    if "gzip" not in header.lower():
         return False
     for part in header.split(","):
         coding, _, params = part.strip().partition(";")

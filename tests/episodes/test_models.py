@@ -170,3 +170,12 @@ def test_in_feed_needs_renditions_and_a_past_publish_date(make_episode, now):
 
     assert in_feed == {published}
     assert unprocessed not in in_feed
+
+
+@pytest.mark.parametrize("slug", ["admin", "media", "static", "uploads", "episodes"])
+def test_slugs_the_site_uses_are_refused(make_podcast, slug):
+    podcast = make_podcast()
+    podcast.slug = slug
+    with pytest.raises(ValidationError) as info:
+        podcast.full_clean()
+    assert "used by the site itself" in info.value.message_dict["slug"][0]

@@ -238,3 +238,9 @@ def test_media_is_not_served_when_media_is_not_local(client, audio_file, setting
     }
     settings.STORAGES = storages_setting
     assert client.get(url).status_code == 404
+
+
+def test_media_dot_folders_are_never_served(client, db):
+    storages["media"].save("show/.tmp/job-1/mp3.mp3", ContentFile(b"half-written"))
+
+    assert client.get("/media/show/.tmp/job-1/mp3.mp3").status_code == 404

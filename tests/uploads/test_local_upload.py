@@ -312,3 +312,17 @@ def test_a_body_that_is_not_a_multipart_form_is_refused(episode, content_type):
 
     with pytest.raises(uploads.UploadError, match="multipart/form-data"):
         uploads.receive_local_upload(meta, io.BytesIO(b"0123456789"))
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_form_posted_twice_never_replaces_the_first_file(live_server, creator_client, episode):
+    first, second = make_wav(1), make_wav(1, rate=8000)
+    answer = presign(creator_client, episode, size=len(first)).json()
+    url = live_server.url + reverse("episodes:upload_local")
+
+    assert post_form(url, answer["fields"], first).status_code == 204
+    again = post_form(url, answer["fields"], second)
+
+    assert again.status_code == 409
+    with uploads.uploads_storage().open(answer["key"]) as f:
+        assert f.read() == first

@@ -129,3 +129,16 @@ def test_completion_refuses_keys_outside_the_episode(creator_client, episode, s3
     assert done.status_code == 403
     episode.refresh_from_db()
     assert episode.status == Episode.Status.DRAFT
+
+
+@pytest.mark.parametrize("name", ["", ".", "..", ".pilot.wav.1a2b.part", "pilot.wav", "abc-x.wav"])
+def test_completion_refuses_names_no_upload_gets(creator_client, episode, s3_uploads, name):
+    key = f"uploads/{episode.podcast.slug}/{episode.guid}/{name}"
+    if name:
+        s3_uploads.put_object(Bucket=s3_uploads.bucket, Key=key, Body=b"x" * 100)
+
+    done = complete(creator_client, episode, key)
+
+    assert done.status_code == 403
+    episode.refresh_from_db()
+    assert episode.status == Episode.Status.DRAFT
