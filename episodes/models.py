@@ -349,6 +349,34 @@ class Episode(models.Model):
             error_message="",
         )
 
+    def replace_source(
+        self, *, source_key: str, source_bytes: int, filename: str = "", now: datetime | None = None
+    ) -> bool:
+        """Make new audio the source and start (re)processing it. ``True`` if this call won.
+
+        A ``ready`` episode keeps its renditions in the feed: ready → processing
+        with the new source and a fresh attempt (never "ready → uploaded").
+        Any other status: :meth:`mark_uploaded`.
+        """
+        if self.status != self.Status.READY:
+            return self.mark_uploaded(
+                source_key=source_key, source_bytes=source_bytes, filename=filename, now=now
+            )
+        now = now or timezone.now()
+        return self.transition(
+            self.Status.PROCESSING,
+            now=now,
+            source_key=source_key,
+            source_bytes=source_bytes,
+            source_filename=filename,
+            uploaded_at=now,
+            attempt=F("attempt") + 1,
+            transcode_job_id="",
+            progress_percent=0,
+            progress_at=now,
+            error_message="",
+        )
+
     def start_processing(self, *, now: datetime | None = None) -> bool:
         """Claim the episode for a new processing run (uploaded or ready → processing)."""
         now = now or timezone.now()

@@ -29,7 +29,6 @@ from django.conf import settings
 from django.core import signing
 from django.core.exceptions import SuspiciousFileOperation
 from django.core.files.storage import FileSystemStorage, Storage, storages
-from django.db.models import F
 from django.http.multipartparser import (
     FIELD,
     FILE,
@@ -395,36 +394,6 @@ def stored_size(storage: Storage, key: str) -> int | None:
         return None
 
 
-def record_source(
-    episode: Episode, *, key: str, size_bytes: int, filename: str, now: datetime
-) -> bool:
-    """Make ``key`` the episode's source audio and start (re)processing it.
-
-    draft/uploaded/processing/failed → uploaded (``mark_uploaded``; the
-    pipeline's receiver enqueues processing). A ``ready`` episode keeps its
-    renditions in the feed: ready → processing with the new source, a new
-    attempt and no job id, which the pipeline's receiver enqueues.
-    Returns whether this call won the transition.
-    """
-    if episode.status == Episode.Status.READY:
-        return episode.transition(
-            Episode.Status.PROCESSING,
-            now=now,
-            source_key=key,
-            source_bytes=size_bytes,
-            source_filename=filename,
-            uploaded_at=now,
-            attempt=F("attempt") + 1,
-            transcode_job_id="",
-            progress_percent=0,
-            progress_at=now,
-            error_message="",
-        )
-    return episode.mark_uploaded(
-        source_key=key, source_bytes=size_bytes, filename=filename, now=now
-    )
-
-
 def confirm_upload(
     episode: Episode, *, key: str, filename: str = "", now: datetime | None = None
 ) -> Episode:
@@ -454,6 +423,6 @@ def confirm_upload(
         episode.refresh_from_db()
         if episode.source_key == key:
             return episode
-        if record_source(episode, key=key, size_bytes=size, filename=filename, now=now):
+        if episode.replace_source(source_key=key, source_bytes=size, filename=filename, now=now):
             return episode
     raise UploadError("The episode changed while recording the upload; try again.", status=409)

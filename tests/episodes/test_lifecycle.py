@@ -168,3 +168,24 @@ def test_a_won_transition_is_announced_and_a_lost_one_is_not(make_episode):
         episode_transitioned.disconnect(receiver)
 
     assert seen == [(episode.pk, S.UPLOADED, S.PROCESSING)]
+
+
+def test_new_audio_on_a_ready_episode_reprocesses_without_leaving_the_feed(make_episode):
+    episode = _episode_in(make_episode, S.READY)
+
+    assert episode.replace_source(source_key="uploads/a/b/new.wav", source_bytes=5)
+
+    fresh = Episode.objects.get(pk=episode.pk)
+    assert (fresh.status, fresh.attempt, fresh.source_key) == (
+        S.PROCESSING,
+        1,
+        "uploads/a/b/new.wav",
+    )
+
+
+def test_new_audio_on_other_statuses_marks_uploaded(make_episode):
+    episode = _episode_in(make_episode, S.FAILED)
+
+    assert episode.replace_source(source_key="uploads/a/b/new.wav", source_bytes=5)
+
+    assert Episode.objects.get(pk=episode.pk).status == S.UPLOADED
