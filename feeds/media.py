@@ -23,6 +23,7 @@ from django.http import (
     HttpResponseNotAllowed,
     StreamingHttpResponse,
 )
+from django.utils.cache import get_conditional_response
 from django.utils.http import http_date, parse_http_date_safe
 
 from episodes.presets import PRESETS
@@ -105,9 +106,16 @@ def serve_media(request: HttpRequest, path: str) -> HttpResponse:
         "Cache-Control": "public, max-age=86400",
         "X-Content-Type-Options": "nosniff",
     }
+    # If-None-Match / If-Modified-Since: 304 (RFC 9110 §13), before any range.
+    conditional = get_conditional_response(request, etag=etag, last_modified=int(stat.st_mtime))
+    if conditional is not None:
+        for name in ("ETag", "Last-Modified", "Cache-Control", "Accept-Ranges"):
+            conditional.headers[name] = headers[name]
+        return conditional
     byte_range = None
     header = request.META.get("HTTP_RANGE")
-    if header:
+    # Range applies to GET only (RFC 9110 §14.2); a HEAD answers for the whole file.
+    if header and request.method == "GET":
         if_range = request.META.get("HTTP_IF_RANGE")
         # If-Range: only honour the range if the client's copy is still current.
         if (

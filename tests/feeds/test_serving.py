@@ -244,3 +244,24 @@ def test_media_dot_folders_are_never_served(client, db):
     storages["media"].save("show/.tmp/job-1/mp3.mp3", ContentFile(b"half-written"))
 
     assert client.get("/media/show/.tmp/job-1/mp3.mp3").status_code == 404
+
+
+def test_media_conditional_get_answers_304(client, audio_file):
+    url, _ = audio_file
+    first = client.get(url)
+
+    by_etag = client.get(url, HTTP_IF_NONE_MATCH=first["ETag"])
+    by_date = client.get(url, HTTP_IF_MODIFIED_SINCE=first["Last-Modified"])
+
+    assert (by_etag.status_code, by_date.status_code) == (304, 304)
+    assert by_etag["ETag"] == first["ETag"]
+    assert client.get(url, HTTP_IF_NONE_MATCH='"other"').status_code == 200
+
+
+def test_media_head_ignores_range(client, audio_file):
+    url, payload = audio_file
+
+    response = client.head(url, HTTP_RANGE="bytes=999999-")
+
+    assert response.status_code == 200
+    assert response["Content-Length"] == str(len(payload))
