@@ -130,11 +130,12 @@ def check_feed_xml(body: bytes, *, feed_url: str, now: datetime) -> list[str]:
     if locked is None or locked.text not in ("yes", "no"):
         problems.append("Channel: <podcast:locked> must be yes or no.")
 
-    problems.extend(_check_items(channel, now))
+    serial = channel.findtext(_q("itunes:type")) == "serial"
+    problems.extend(_check_items(channel, now, serial=serial))
     return problems
 
 
-def _check_items(channel, now: datetime) -> list[str]:
+def _check_items(channel, now: datetime, *, serial: bool = False) -> list[str]:
     problems: list[str] = []
     guids: set[str] = set()
     urls: set[str] = set()
@@ -187,6 +188,9 @@ def _check_items(channel, now: datetime) -> list[str]:
             problems.append(f"{where}: <itunes:episodeType> must be full, trailer or bonus.")
         if item.findtext(_q("itunes:explicit")) not in ("true", "false"):
             problems.append(f"{where}: <itunes:explicit> must be true or false.")
+        if serial and item.findtext(_q("itunes:episode")) is None:
+            # Apple: a serial show needs <itunes:episode> on every episode.
+            problems.append(f"{where}: a serial show needs <itunes:episode> (set its number).")
         for tag in ("itunes:season", "itunes:episode"):
             value = item.findtext(_q(tag))
             if value is not None and (not value.isdigit() or int(value) < 1):

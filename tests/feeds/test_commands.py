@@ -70,3 +70,16 @@ def test_validate_feed_lists_every_problem_and_fails(make_podcast, make_publishe
 def test_validate_feed_unknown_slug(db):
     with pytest.raises(CommandError, match="No show with slug: nope"):
         run("validate_feed", "nope")
+
+
+def test_validate_feed_wants_episode_numbers_in_a_serial_show(make_podcast, make_published):
+    podcast = make_podcast(slug="serial", show_type="serial")
+    make_published(podcast, title="Chapter one", number=1)
+    make_published(podcast, title="Unnumbered")
+    out = StringIO()
+
+    with pytest.raises(CommandError, match="problem"):
+        call_command("validate_feed", "serial", stdout=out, stderr=StringIO())
+
+    lines = [line for line in out.getvalue().splitlines() if "serial show needs" in line]
+    assert len(lines) == 1
