@@ -19,7 +19,8 @@ PRODUCTION = {
 
 
 def _run(args: list[str], env: dict[str, str], tmp_path: Path) -> subprocess.CompletedProcess:
-    base = {k: v for k, v in os.environ.items() if k not in {"DJANGO_SETTINGS_MODULE"}}
+    # A clean environment for the app: nothing Django-specific from the test run.
+    base = {k: v for k, v in os.environ.items() if not k.startswith("DJANGO_")}
     for name in ("DEBUG", "SECRET_KEY", "ALLOWED_HOSTS", "DATABASE_URL", "PUBLIC_BASE_URL"):
         base.pop(name, None)
     base.update({"VAR_DIR": str(tmp_path / "var"), **env})

@@ -12,9 +12,14 @@ from episodes.receivers import enqueue_processing
 from episodes.signals import episode_transitioned
 from tests.uploads.conftest import make_wav
 
-# Playwright's sync API runs an event loop in this thread; the ORM calls made
-# here are plain synchronous ones.
-os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+
+@pytest.fixture(autouse=True)
+def async_unsafe_allowed(monkeypatch):
+    """Playwright's sync API runs an event loop in this thread; the ORM calls
+    made here are plain synchronous ones. Only for these tests: the variable
+    must not leak into other tests' subprocesses (check --deploy refuses it)."""
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
 
 CHROMIUM_ARGS = [
     "--headless",
