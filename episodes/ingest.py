@@ -66,6 +66,11 @@ INBOX_KEY = re.compile(r"^inbox/(?P<slug>[-a-zA-Z0-9_]+)/(?P<name>[^/]+)$")
 # with their index at the end fall back to the file name.
 TAG_HEAD_BYTES = 1024 * 1024
 RECEIVE_BATCH = 10
+# Server-side copies: one CopyObject below this (boto3's default, 8 MiB, would
+# turn every podcast episode into dozens of UploadPartCopy calls); multipart
+# above, as CopyObject stops at 5 GB.
+COPY_MULTIPART_THRESHOLD = 4 * 1024**3
+COPY_PART_BYTES = 256 * 1024**2
 # Namespace of drop_guid's UUIDv5s (a fixed random UUID: changing it would
 # make a redelivery after a deploy look like a new drop).
 DROP_NAMESPACE = uuid.UUID("5f0c2a57-8d1e-4c63-9b7a-2d4e6f8a1b3c")
@@ -183,8 +188,9 @@ def _head(storage, key: str) -> _Stored | None:
 def _copy(storage, src: str, dest: str, expected: _Stored) -> None:
     """Copy ``src`` to ``dest`` inside the storage, server-side on S3.
 
-    boto3's managed ``copy`` uses one ``CopyObject`` up to its multipart
-    threshold and ``UploadPartCopy`` beyond (``CopyObject`` stops at 5 GB:
+    boto3's managed ``copy`` uses one ``CopyObject`` up to
+    :data:`COPY_MULTIPART_THRESHOLD` and ``UploadPartCopy`` beyond
+    (``CopyObject`` stops at 5 GB:
     https://docs.aws.amazon.com/AmazonS3/latest/userguide/copy-object.html).
     ``CopySourceIfMatch`` pins the version we checked. Raises
     :class:`IngestError` if ``src`` was replaced or removed in between.
@@ -201,6 +207,7 @@ def _copy(storage, src: str, dest: str, expected: _Stored) -> None:
             part.unlink(missing_ok=True)
             raise IngestError(f"{src!r} disappeared while being ingested.") from None
         return
+    from boto3.s3.transfer import TransferConfig
     from botocore.exceptions import ClientError
 
     client = storage.connection.meta.client
@@ -210,6 +217,10 @@ def _copy(storage, src: str, dest: str, expected: _Stored) -> None:
             storage.bucket_name,
             storage_io._s3_key(storage, dest),
             ExtraArgs={"CopySourceIfMatch": f'"{expected.etag}"'},
+            Config=TransferConfig(
+                multipart_threshold=COPY_MULTIPART_THRESHOLD,
+                multipart_chunksize=COPY_PART_BYTES,
+            ),
         )
     except ClientError as exc:
         code = exc.response.get("Error", {}).get("Code")

@@ -160,3 +160,21 @@ def test_a_drop_on_a_local_disk_is_copied_too(podcast, isolated_storages, now):
     # The same event again (a redelivery) creates nothing.
     assert ingest_dropped_object(obj, now=now) is None
     assert Episode.objects.filter(podcast=podcast).count() == 1
+
+
+def test_a_large_drop_is_copied_in_parts(drained, podcast, monkeypatch):
+    """Above the threshold (5 GB in S3's terms; lowered here) the copy is multipart."""
+    monkeypatch.setattr(ingest, "COPY_MULTIPART_THRESHOLD", 5 * 1024**2)
+    monkeypatch.setattr(ingest, "COPY_PART_BYTES", 5 * 1024**2)
+    audio = make_wav(40.0)  # ~7 MB: two parts
+    drop(drained, "inbox/carols-show/long.wav", audio)
+    calls = []
+    events = storages["uploads"].connection.meta.client.meta.events
+    events.register("before-call.s3.UploadPartCopy", lambda **kw: calls.append(kw))
+
+    consume(drained)
+
+    episode = Episode.objects.get(podcast=podcast)
+    assert len(calls) == 2
+    assert stored_bytes(drained, episode.source_key) == audio
+    assert inbox_keys(drained) == []
