@@ -185,15 +185,16 @@ def _head(storage, key: str) -> _Stored | None:
     return _Stored(head["ContentLength"], head["ETag"].strip('"'), head["LastModified"])
 
 
-def _copy(storage, src: str, dest: str, expected: _Stored) -> None:
+def _copy(storage, src: str, dest: str, expected: _Stored) -> bool:
     """Copy ``src`` to ``dest`` inside the storage, server-side on S3.
 
     boto3's managed ``copy`` uses one ``CopyObject`` up to
     :data:`COPY_MULTIPART_THRESHOLD` and ``UploadPartCopy`` beyond
     (``CopyObject`` stops at 5 GB:
     https://docs.aws.amazon.com/AmazonS3/latest/userguide/copy-object.html).
-    ``CopySourceIfMatch`` pins the version we checked. Raises
-    :class:`IngestError` if ``src`` was replaced or removed in between.
+    ``CopySourceIfMatch`` pins the version we checked: ``False`` (nothing
+    copied) if ``src`` was replaced in between. Raises :class:`IngestError` if
+    it was removed.
     """
     src_path = storage_io.local_path(storage, src)
     if src_path is not None:
@@ -206,7 +207,7 @@ def _copy(storage, src: str, dest: str, expected: _Stored) -> None:
         except FileNotFoundError:
             part.unlink(missing_ok=True)
             raise IngestError(f"{src!r} disappeared while being ingested.") from None
-        return
+        return True
     from boto3.s3.transfer import TransferConfig
     from botocore.exceptions import ClientError
 
@@ -224,9 +225,12 @@ def _copy(storage, src: str, dest: str, expected: _Stored) -> None:
         )
     except ClientError as exc:
         code = exc.response.get("Error", {}).get("Code")
-        if code in ("404", "NoSuchKey", "NotFound", "412", "PreconditionFailed"):
-            raise IngestError(f"{src!r} was replaced or removed while being ingested.") from exc
+        if code in ("412", "PreconditionFailed"):
+            return False
+        if code in ("404", "NoSuchKey", "NotFound"):
+            raise IngestError(f"{src!r} disappeared while being ingested.") from exc
         raise
+    return True
 
 
 def _same_version(current: _Stored | None, expected: _Stored) -> bool:
@@ -322,10 +326,7 @@ def ingest_dropped_object(obj: DroppedObject, *, now: datetime | None = None) ->
     if stored is None:
         raise IngestError(f"{obj.key!r} is not in the uploads storage (deleted since?).")
     if obj.etag and stored.etag and stored.etag != obj.etag.strip('"'):
-        # Dropped again under the same name before we got here: the new file
-        # has its own notification; this one's bytes no longer exist.
-        logger.warning("%s was replaced before it was ingested; its newer event will", obj.key)
-        return None
+        return _superseded(obj)
     if stored.size <= 0 or stored.size > max_upload_bytes():
         raise IngestError(
             f"{obj.key!r} is {stored.size:,} bytes; accepted: 1 to {max_upload_bytes():,} bytes."
@@ -333,7 +334,8 @@ def ingest_dropped_object(obj: DroppedObject, *, now: datetime | None = None) ->
     name = match["name"]
     key = upload_key_for(Episode(podcast=podcast, guid=guid), name)
     # Slow I/O (copy, tag reading) before the transaction.
-    _copy(storage, obj.key, key, stored)
+    if not _copy(storage, obj.key, key, stored):
+        return _superseded(obj)
     try:
         title = title_for_stored(key, name)
         episode = _create_uploaded(podcast, guid, title, key, stored.size, name[:255], now)
@@ -350,6 +352,12 @@ def ingest_dropped_object(obj: DroppedObject, *, now: datetime | None = None) ->
     return episode
 
 
+def _superseded(obj: DroppedObject) -> None:
+    # Dropped again under the same name before this notification was handled:
+    # its bytes no longer exist, and the newer file has a notification of its own.
+    logger.warning("%s was replaced before it was ingested; its newer event will do", obj.key)
+
+
 def _create_uploaded(
     podcast: Podcast, guid: uuid.UUID, title: str, key: str, size: int, filename: str, now
 ) -> Episode | None:
@@ -358,7 +366,7 @@ def _create_uploaded(
         with transaction.atomic():
             # Serialises drops per show: the check and the insert are one step.
             # (On SQLite writers are serialised anyway and this is a no-op.)
-            Podcast.objects.select_for_update().filter(pk=podcast.pk).exists()
+            list(Podcast.objects.select_for_update().filter(pk=podcast.pk).values_list("pk"))
             if Episode.objects.filter(guid=guid).exists():
                 return None
             episode = create_episode(podcast, title, guid=guid)

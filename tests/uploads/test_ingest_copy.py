@@ -7,8 +7,10 @@ interleaving of two consumers, around the one step that commits.
 
 from __future__ import annotations
 
+import hashlib
+
 import pytest
-from botocore.exceptions import EndpointConnectionError
+from botocore.exceptions import ClientError, EndpointConnectionError
 from django.core.files.storage import storages
 
 from episodes import ingest
@@ -177,4 +179,43 @@ def test_a_large_drop_is_copied_in_parts(drained, podcast, monkeypatch):
     episode = Episode.objects.get(podcast=podcast)
     assert len(calls) == 2
     assert stored_bytes(drained, episode.source_key) == audio
+    assert inbox_keys(drained) == []
+
+
+def test_a_drop_replaced_while_being_copied_is_left_to_its_newer_notification(drained, podcast):
+    older, newer = make_wav(0.2), make_wav(0.5)
+    drop(drained, "inbox/carols-show/again.wav", older)
+    events = storages["uploads"].connection.meta.client.meta.events
+    redropped = []
+
+    def redrop_first(**kwargs):
+        if not redropped:  # the creator drops a new take just as the copy starts
+            redropped.append(kwargs["params"]["headers"]["x-amz-copy-source-if-match"])
+            drop(drained, "inbox/carols-show/again.wav", newer)
+            # What S3 answers to a CopySourceIfMatch that no longer matches
+            # (moto 5.2 does not evaluate that header).
+            raise ClientError(
+                {
+                    "Error": {"Code": "PreconditionFailed", "Message": "At least one failed"},
+                    "ResponseMetadata": {"HTTPStatusCode": 412},
+                },
+                "CopyObject",
+            )
+
+    events.register("before-call.s3.CopyObject", redrop_first)
+    try:
+        first = consume(drained, max_batches=1)
+    finally:
+        events.unregister("before-call.s3.CopyObject", redrop_first)
+
+    older_etag = hashlib.md5(older).hexdigest()  # noqa: S324 (S3's ETag of a PUT)
+    assert redropped == [f'"{older_etag}"']
+    assert first == {"ingested": 0, "deleted": 1, "kept": 0}
+    assert not Episode.objects.exists()
+    assert inbox_keys(drained, "uploads/") == []
+
+    consume(drained)
+
+    episode = Episode.objects.get(podcast=podcast)
+    assert stored_bytes(drained, episode.source_key) == newer
     assert inbox_keys(drained) == []
