@@ -128,13 +128,6 @@ def handle_job_event(
     return pipeline.poll_episode(episode_id, transcoder=transcoder, now=now)
 
 
-def handle_message(
-    body: str, *, transcoder: Transcoder | None = None, now: datetime | None = None
-) -> str:
-    """Parse and handle one message. Raises :class:`JobEventError` or a transient error."""
-    return handle_job_event(parse_job_event(body), transcoder=transcoder, now=now)
-
-
 def consume_queue(
     queue_url: str,
     *,
@@ -223,6 +216,5 @@ __all__ = [
     "consume_job_events",
     "consume_queue",
     "handle_job_event",
-    "handle_message",
     "parse_job_event",
 ]
