@@ -3,7 +3,9 @@
 * Files dropped into the input bucket as ``inbox/<podcast-slug>/<file name>``
   (``aws s3 cp``): S3 event notifications go to the SQS queue
   ``INGEST_QUEUE_URL``; the periodic task :func:`consume_ingest` long-polls it
-  briefly and ingests each object where it lies.
+  briefly, copies each object to a key of its new episode's own
+  (``uploads/<slug>/<guid>/…``) and, once the episode is committed, deletes
+  it from ``inbox/`` (see :func:`ingest_dropped_object`).
 * Local files (``manage.py ingest <slug> FILE...``): :func:`ingest_local_file`
   copies them into the uploads storage.
 
@@ -24,31 +26,34 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
 import secrets
+import shutil
 import subprocess
 import tempfile
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import unquote_plus
 
 from django.conf import settings
 from django.core.files import File
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.text import slugify
 
 from episodes.models import Episode, Podcast
 from episodes.probe import ffmpeg_binary
+from episodes.transcoders import storage_io
 from episodes.uploads import (
     UploadError,
     confirm_upload,
     is_s3,
     max_upload_bytes,
-    stored_size,
     upload_key_for,
     uploads_storage,
 )
@@ -61,6 +66,14 @@ INBOX_KEY = re.compile(r"^inbox/(?P<slug>[-a-zA-Z0-9_]+)/(?P<name>[^/]+)$")
 # with their index at the end fall back to the file name.
 TAG_HEAD_BYTES = 1024 * 1024
 RECEIVE_BATCH = 10
+# Server-side copies: one CopyObject below this (boto3's default, 8 MiB, would
+# turn every podcast episode into dozens of UploadPartCopy calls); multipart
+# above, as CopyObject stops at 5 GB.
+COPY_MULTIPART_THRESHOLD = 4 * 1024**3
+COPY_PART_BYTES = 256 * 1024**2
+# Namespace of drop_guid's UUIDv5s (a fixed random UUID: changing it would
+# make a redelivery after a deploy look like a new drop).
+DROP_NAMESPACE = uuid.UUID("5f0c2a57-8d1e-4c63-9b7a-2d4e6f8a1b3c")
 
 
 class IngestError(Exception):
@@ -72,6 +85,7 @@ class DroppedObject:
     key: str
     size_bytes: int | None
     event_at: datetime | None
+    etag: str | None = None
 
 
 # --- titles ---------------------------------------------------------------------
@@ -126,23 +140,172 @@ def title_for_stored(key: str, filename: str) -> str:
 # --- episodes -----------------------------------------------------------------------
 
 
-def create_episode(podcast: Podcast, title: str) -> Episode:
-    """A new draft episode with a slug unique within its show."""
+def create_episode(podcast: Podcast, title: str, *, guid: uuid.UUID | None = None) -> Episode:
+    """A new draft episode with a slug unique within its show (and ``guid`` if given)."""
     base = slugify(title)[:90] or "episode"
     slug = base
     if Episode.objects.filter(podcast=podcast, slug=slug).exists():
         slug = f"{base}-{secrets.token_hex(3)}"
-    return Episode.objects.create(podcast=podcast, title=title, slug=slug)
+    extra = {"guid": guid} if guid is not None else {}
+    return Episode.objects.create(podcast=podcast, title=title, slug=slug, **extra)
+
+
+# --- dropped objects in the uploads storage ----------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Stored:
+    """What identifies one version of an object: a later drop at the same key differs."""
+
+    size: int
+    etag: str  # S3's ETag without quotes; "" on a local disk
+    modified: datetime
+
+
+def _head(storage, key: str) -> _Stored | None:
+    """Size, ETag and modification time of ``key``; ``None`` if it does not exist."""
+    path = storage_io.local_path(storage, key)
+    if path is not None:
+        try:
+            stat = path.stat()
+        except FileNotFoundError:
+            return None
+        modified = datetime.fromtimestamp(stat.st_mtime, tz=UTC)
+        return _Stored(stat.st_size, "", modified)
+    from botocore.exceptions import ClientError
+
+    try:
+        head = storage.connection.meta.client.head_object(
+            Bucket=storage.bucket_name, Key=storage_io._s3_key(storage, key)
+        )
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+            return None
+        raise
+    return _Stored(head["ContentLength"], head["ETag"].strip('"'), head["LastModified"])
+
+
+def _copy(storage, src: str, dest: str, expected: _Stored) -> bool:
+    """Copy ``src`` to ``dest`` inside the storage, server-side on S3.
+
+    boto3's managed ``copy`` uses one ``CopyObject`` up to
+    :data:`COPY_MULTIPART_THRESHOLD` and ``UploadPartCopy`` beyond
+    (``CopyObject`` stops at 5 GB:
+    https://docs.aws.amazon.com/AmazonS3/latest/userguide/copy-object.html).
+    ``CopySourceIfMatch`` pins the version we checked: ``False`` (nothing
+    copied) if ``src`` was replaced in between. Raises :class:`IngestError` if
+    it was removed.
+    """
+    src_path = storage_io.local_path(storage, src)
+    if src_path is not None:
+        dest_path = storage_io.local_path(storage, dest)
+        dest_path.parent.mkdir(parents=True, exist_ok=True)
+        part = dest_path.with_name(f".{dest_path.name}.{secrets.token_hex(4)}.part")
+        try:
+            shutil.copyfile(src_path, part)
+            os.replace(part, dest_path)  # appears whole or not at all
+        except FileNotFoundError:
+            part.unlink(missing_ok=True)
+            raise IngestError(f"{src!r} disappeared while being ingested.") from None
+        return True
+    from boto3.s3.transfer import TransferConfig
+    from botocore.exceptions import ClientError
+
+    client = storage.connection.meta.client
+    try:
+        client.copy(
+            {"Bucket": storage.bucket_name, "Key": storage_io._s3_key(storage, src)},
+            storage.bucket_name,
+            storage_io._s3_key(storage, dest),
+            ExtraArgs={"CopySourceIfMatch": f'"{expected.etag}"'},
+            Config=TransferConfig(
+                multipart_threshold=COPY_MULTIPART_THRESHOLD,
+                multipart_chunksize=COPY_PART_BYTES,
+            ),
+        )
+    except ClientError as exc:
+        code = exc.response.get("Error", {}).get("Code")
+        if code in ("412", "PreconditionFailed"):
+            return False
+        if code in ("404", "NoSuchKey", "NotFound"):
+            raise IngestError(f"{src!r} disappeared while being ingested.") from exc
+        raise
+    return True
+
+
+def _same_version(current: _Stored | None, expected: _Stored) -> bool:
+    return current is not None and (current.etag, current.modified, current.size) == (
+        expected.etag,
+        expected.modified,
+        expected.size,
+    )
+
+
+def _is_this_drop(current: _Stored | None, obj: DroppedObject) -> bool:
+    """Is the object now at ``obj.key`` the one the notification described?
+
+    Same ETag, and last modified no later than the event (S3 stamps whole
+    seconds); a file dropped again under the same name afterwards is not.
+    """
+    if current is None or not obj.etag or current.etag != obj.etag.strip('"'):
+        return False
+    return obj.event_at is None or current.modified <= obj.event_at + timedelta(seconds=1)
+
+
+def _remove_inbox_object(storage, obj: DroppedObject, expected: _Stored | None) -> None:
+    """Delete the dropped object unless a newer drop took its key (that one has its own event)."""
+    current = _head(storage, obj.key)
+    if current is None:
+        return
+    ours = _same_version(current, expected) if expected else _is_this_drop(current, obj)
+    if ours:
+        storage.delete(obj.key)
+    else:
+        logger.info("%s was dropped again since; leaving the new file for its own event", obj.key)
+
+
+def drop_guid(podcast: Podcast, obj: DroppedObject) -> uuid.UUID:
+    """The guid of the episode made from a drop: the same for every delivery of one event.
+
+    A notification names the key, the event's time and the object's ETag; a
+    redelivery repeats them, a new drop under the same name does not. Without
+    an event time there is nothing to recognise a redelivery by: a fresh guid.
+    """
+    if obj.event_at is None:
+        return uuid.uuid4()
+    name = f"{podcast.podcast_guid}|{obj.key}|{obj.event_at.isoformat()}|{obj.etag or ''}"
+    return uuid.uuid5(DROP_NAMESPACE, name)
+
+
+def _already_ingested(podcast: Podcast, obj: DroppedObject, guid: uuid.UUID) -> Episode | None:
+    episode = Episode.objects.filter(guid=guid).first()
+    if episode is None and obj.event_at is not None:
+        # Episodes ingested before drops were copied kept the inbox key as their source.
+        episode = Episode.objects.filter(
+            podcast=podcast, source_key=obj.key, uploaded_at__gte=obj.event_at
+        ).first()
+    return episode
 
 
 def ingest_dropped_object(obj: DroppedObject, *, now: datetime | None = None) -> Episode | None:
     """Create an episode for a file dropped at ``inbox/<slug>/<name>`` and mark it uploaded.
 
-    The file stays where it was dropped and becomes the episode's source.
-    Idempotent: a redelivered notification (an episode already took this key
-    at or after the event's time) returns ``None``. Raises :class:`IngestError`
-    for a key outside ``inbox/<slug>/<name>``, an unknown show, or a missing,
-    empty or oversized object.
+    The file is copied (server-side on S3) to a key of the episode's own,
+    ``uploads/<slug>/<guid>/…``, which becomes the source, so a later drop
+    under the same name cannot overwrite audio a job is reading. The inbox
+    object is deleted only after the episode is committed; if anything fails
+    before, the copy is removed and the error propagates (the message stays
+    on the queue and is delivered again).
+
+    Idempotent: the episode's guid derives from the notification
+    (:func:`drop_guid`), so a redelivery finds it, finishes the clean-up and
+    returns ``None``. "Already ingested? else create" runs under a lock on the
+    show's row, and the guid is unique, so two consumers handling one
+    notification at once create one episode. A notification whose object was
+    replaced by a newer drop (another ETag) returns ``None``: the newer drop
+    has a notification of its own. Raises :class:`IngestError` for
+    a key outside ``inbox/<slug>/<name>``, an unknown show, or a missing,
+    empty, oversized or meanwhile replaced object.
     """
     now = now or timezone.now()
     match = INBOX_KEY.match(obj.key)
@@ -151,27 +314,67 @@ def ingest_dropped_object(obj: DroppedObject, *, now: datetime | None = None) ->
     podcast = Podcast.objects.filter(slug=match["slug"]).first()
     if podcast is None:
         raise IngestError(f"No podcast with slug {match['slug']!r} (key {obj.key!r}).")
-    if obj.event_at is not None:
-        seen = Episode.objects.filter(
-            podcast=podcast, source_key=obj.key, uploaded_at__gte=obj.event_at
-        )
-        if seen.exists():
-            logger.info("Already ingested %s; ignoring a repeated notification", obj.key)
-            return None
-    size = stored_size(uploads_storage(), obj.key)
-    if size is None:
+    storage = uploads_storage()
+    guid = drop_guid(podcast, obj)
+    done = _already_ingested(podcast, obj, guid)
+    if done is not None:
+        logger.info("Already ingested %s as episode %s; repeated notification", obj.key, done.pk)
+        if done.source_key != obj.key:
+            _remove_inbox_object(storage, obj, None)
+        return None
+    stored = _head(storage, obj.key)
+    if stored is None:
         raise IngestError(f"{obj.key!r} is not in the uploads storage (deleted since?).")
-    if size <= 0 or size > max_upload_bytes():
+    if obj.etag and stored.etag and stored.etag != obj.etag.strip('"'):
+        return _superseded(obj)
+    if stored.size <= 0 or stored.size > max_upload_bytes():
         raise IngestError(
-            f"{obj.key!r} is {size:,} bytes; accepted: 1 to {max_upload_bytes():,} bytes."
+            f"{obj.key!r} is {stored.size:,} bytes; accepted: 1 to {max_upload_bytes():,} bytes."
         )
-    title = title_for_stored(obj.key, match["name"])  # slow I/O: before the transaction
-    with transaction.atomic():
-        episode = create_episode(podcast, title)
-        episode.mark_uploaded(
-            source_key=obj.key, source_bytes=size, filename=match["name"][:255], now=now
-        )
-    logger.info("Ingested %s as episode %s (%s)", obj.key, episode.pk, title)
+    name = match["name"]
+    key = upload_key_for(Episode(podcast=podcast, guid=guid), name)
+    # Slow I/O (copy, tag reading) before the transaction.
+    if not _copy(storage, obj.key, key, stored):
+        return _superseded(obj)
+    try:
+        title = title_for_stored(key, name)
+        episode = _create_uploaded(podcast, guid, title, key, stored.size, name[:255], now)
+    except BaseException:
+        storage_io.delete_quietly(storage, key)
+        raise
+    if episode is None:  # another consumer won the race for this notification
+        storage_io.delete_quietly(storage, key)
+        return None
+    logger.info("Ingested %s as episode %s (%s) at %s", obj.key, episode.pk, title, key)
+    # Committed: only now may the dropped file go. If this fails the message
+    # stays, and its redelivery finds the episode and retries the deletion.
+    _remove_inbox_object(storage, obj, stored)
+    return episode
+
+
+def _superseded(obj: DroppedObject) -> None:
+    # Dropped again under the same name before this notification was handled:
+    # its bytes no longer exist, and the newer file has a notification of its own.
+    logger.warning("%s was replaced before it was ingested; its newer event will do", obj.key)
+
+
+def _create_uploaded(
+    podcast: Podcast, guid: uuid.UUID, title: str, key: str, size: int, filename: str, now
+) -> Episode | None:
+    """The new uploaded episode, or ``None`` if one with ``guid`` exists already."""
+    try:
+        with transaction.atomic():
+            # Serialises drops per show: the check and the insert are one step.
+            # (On SQLite writers are serialised anyway and this is a no-op.)
+            list(Podcast.objects.select_for_update().filter(pk=podcast.pk).values_list("pk"))
+            if Episode.objects.filter(guid=guid).exists():
+                return None
+            episode = create_episode(podcast, title, guid=guid)
+            episode.mark_uploaded(source_key=key, source_bytes=size, filename=filename, now=now)
+    except IntegrityError:
+        if Episode.objects.filter(guid=guid).exists():
+            return None
+        raise
     return episode
 
 
@@ -254,6 +457,7 @@ def parse_notification(body: str) -> list[DroppedObject]:
                     key=unquote_plus(s3_object["key"]),
                     size_bytes=s3_object.get("size"),
                     event_at=parse_datetime(record.get("eventTime") or ""),
+                    etag=s3_object.get("eTag"),
                 )
             )
         except (KeyError, TypeError, AttributeError):

@@ -161,6 +161,13 @@ def test_app_policy_grants_what_the_app_does_and_no_more(stack):
         f"{media}/*",
         f"{feeds}/*",
     }
+    # Ingest reads a drop, copies it under uploads/ (multipart when large), deletes it.
+    for action in ("s3:GetObject", "s3:DeleteObject"):
+        assert f"{uploads}/inbox/*" in _allowed(stack, "AppPolicy", action)
+    assert _allowed(stack, "AppPolicy", "s3:AbortMultipartUpload") == {
+        f"{uploads}/uploads/*",
+        f"{uploads}/inbox/*",
+    }
     assert _allowed(stack, "AppPolicy", "cloudfront:CreateInvalidation") == {
         stack.arn("Distribution")
     }

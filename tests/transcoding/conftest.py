@@ -11,12 +11,14 @@ from pathlib import Path
 
 import boto3
 import pytest
+from botocore.stub import Stubber
 from django.core.files.storage import storages
 from moto import mock_aws
 
 from episodes.models import Episode
 
 FFMPEG = None
+ROLE = "arn:aws:iam::123456789012:role/podcasthost-mediaconvert"
 
 
 def ffmpeg() -> str:
@@ -195,3 +197,30 @@ def s3(settings, monkeypatch):
             }
         settings.STORAGES = configured
         yield client
+
+
+@pytest.fixture
+def mediaconvert(settings):
+    client = boto3.client("mediaconvert", region_name="us-east-1")
+    with Stubber(client) as stubber:
+        settings.TRANSCODER = {
+            "BACKEND": "episodes.transcoders.mediaconvert.MediaConvertTranscoder",
+            "OPTIONS": {"role_arn": ROLE, "client": client},
+        }
+        yield stubber
+        stubber.assert_no_pending_responses()
+
+
+@pytest.fixture
+def uploaded_on_s3(s3, make_episode, audio_dir):
+    def make(channels: int = 2) -> Episode:
+        episode = make_episode()
+        path = generate_audio(
+            audio_dir / "interview.wav", content="speech", channels=channels, seconds=2.0
+        )
+        key = f"uploads/{episode.podcast.slug}/{episode.guid}/interview.wav"
+        s3.put_object(Bucket="show-uploads", Key=key, Body=path.read_bytes())
+        episode.mark_uploaded(source_key=key, source_bytes=path.stat().st_size, filename=path.name)
+        return episode
+
+    return make

@@ -16,37 +16,9 @@ from episodes import pipeline, tasks
 from episodes.models import Episode
 from episodes.presets import PRESETS
 from episodes.transcoders.mediaconvert import MediaConvertTranscoder
-from tests.transcoding.conftest import generate_audio
+from tests.transcoding.conftest import ROLE, generate_audio
 
-ROLE = "arn:aws:iam::123456789012:role/podcasthost-mediaconvert"
 JOB_ID = "1700000000000-abcdef"
-
-
-@pytest.fixture
-def mediaconvert(settings):
-    client = boto3.client("mediaconvert", region_name="us-east-1")
-    with Stubber(client) as stubber:
-        settings.TRANSCODER = {
-            "BACKEND": "episodes.transcoders.mediaconvert.MediaConvertTranscoder",
-            "OPTIONS": {"role_arn": ROLE, "client": client},
-        }
-        yield stubber
-        stubber.assert_no_pending_responses()
-
-
-@pytest.fixture
-def uploaded_on_s3(s3, make_episode, audio_dir):
-    def make(channels: int = 2) -> Episode:
-        episode = make_episode()
-        path = generate_audio(
-            audio_dir / "interview.wav", content="speech", channels=channels, seconds=2.0
-        )
-        key = f"uploads/{episode.podcast.slug}/{episode.guid}/interview.wav"
-        s3.put_object(Bucket="show-uploads", Key=key, Body=path.read_bytes())
-        episode.mark_uploaded(source_key=key, source_bytes=path.stat().st_size, filename=path.name)
-        return episode
-
-    return make
 
 
 def expected_create_job(episode: Episode, attempt: int, channels: int) -> dict:

@@ -211,6 +211,8 @@ def sqs_ingest(settings, aws_credentials):
                     {
                         "QueueArn": queue_arn["Attributes"]["QueueArn"],
                         "Events": ["s3:ObjectCreated:*"],
+                        # As deploy/template.yaml: only drops, not the copies under uploads/.
+                        "Filter": {"Key": {"FilterRules": [{"Name": "prefix", "Value": "inbox/"}]}},
                     }
                 ]
             },

@@ -16,6 +16,32 @@ def drop(sqs_ingest, key: str, body: bytes) -> None:
     sqs_ingest["s3"].put_object(Bucket=sqs_ingest["bucket"], Key=key, Body=body)
 
 
+def stored_bytes(sqs_ingest, key: str) -> bytes:
+    return sqs_ingest["s3"].get_object(Bucket=sqs_ingest["bucket"], Key=key)["Body"].read()
+
+
+def inbox_keys(sqs_ingest, prefix: str = "inbox/") -> list[str]:
+    listing = sqs_ingest["s3"].list_objects_v2(Bucket=sqs_ingest["bucket"], Prefix=prefix)
+    return [o["Key"] for o in listing.get("Contents", [])]
+
+
+def notify(sqs_ingest, key: str) -> None:
+    """Send the notification S3 would send for ``key`` (for keys the bucket does not notify)."""
+    head = sqs_ingest["s3"].head_object(Bucket=sqs_ingest["bucket"], Key=key)
+    record = {
+        "eventSource": "aws:s3",
+        "eventName": "ObjectCreated:Put",
+        "eventTime": head["LastModified"].isoformat(),
+        "s3": {
+            "bucket": {"name": sqs_ingest["bucket"]},
+            "object": {"key": key, "size": head["ContentLength"], "eTag": head["ETag"].strip('"')},
+        },
+    }
+    sqs_ingest["sqs"].send_message(
+        QueueUrl=sqs_ingest["queue"], MessageBody=json.dumps({"Records": [record]})
+    )
+
+
 def messages_in(sqs, queue: str) -> list[dict]:
     return sqs.receive_message(QueueUrl=queue, MaxNumberOfMessages=10).get("Messages", [])
 
@@ -32,9 +58,13 @@ def test_a_dropped_file_becomes_an_uploaded_episode_titled_from_its_tags(
     assert counts["ingested"] == 1
     assert episode.status == Episode.Status.UPLOADED
     assert episode.title == "Tagged: the pilot"
-    assert episode.source_key == "inbox/carols-show/My Episode 1.mp3"
+    assert episode.source_key.startswith(f"uploads/carols-show/{episode.guid}/")
+    assert episode.source_key.endswith("-My-Episode-1.mp3")
+    assert stored_bytes(sqs_ingest, episode.source_key) == audio
     assert episode.source_bytes == len(audio)
     assert episode.source_filename == "My Episode 1.mp3"
+    # The dropped file is gone from the inbox once the episode exists.
+    assert inbox_keys(sqs_ingest) == []
     # The test event and the notification were both handled and deleted.
     assert messages_in(sqs_ingest["sqs"], sqs_ingest["queue"]) == []
     assert messages_in(sqs_ingest["sqs"], sqs_ingest["dlq"]) == []
@@ -67,7 +97,9 @@ def test_a_redelivered_notification_does_not_create_a_second_episode(sqs_ingest,
 
     consume_queue(sqs_ingest["queue"], sqs=sqs, wait_seconds=0)
 
-    assert Episode.objects.filter(podcast=podcast).count() == 1
+    episode = Episode.objects.get(podcast=podcast)
+    assert inbox_keys(sqs_ingest, "uploads/") == [episode.source_key]
+    assert inbox_keys(sqs_ingest) == []
     assert messages_in(sqs, sqs_ingest["queue"]) == []
 
 
@@ -79,6 +111,8 @@ def test_bad_keys_end_in_the_dead_letter_queue_without_crashing(sqs_ingest, podc
     sqs = sqs_ingest["sqs"]
     consume_queue(sqs_ingest["queue"], sqs=sqs, wait_seconds=0)  # the test event
     drop(sqs_ingest, key, make_wav(0.2))
+    if not key.startswith("inbox/"):
+        notify(sqs_ingest, key)  # the bucket only notifies inbox/, as the stack's does
 
     # Each run receives the message once and keeps it; after 2 receives SQS
     # moves it to the DLQ.

@@ -1,0 +1,221 @@
+"""Dropped files are copied to a key of their episode's own; the inbox is emptied only after.
+
+In-process moto (S3 → SQS notifications, as the stack wires them). Faults are
+injected at the S3 API (botocore's ``before-call`` event) or, to replay an
+interleaving of two consumers, around the one step that commits.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+import pytest
+from botocore.exceptions import ClientError, EndpointConnectionError
+from django.core.files.storage import storages
+
+from episodes import ingest
+from episodes.ingest import DroppedObject, consume_queue, ingest_dropped_object
+from episodes.models import Episode
+from tests.uploads.conftest import make_wav
+from tests.uploads.test_ingest_sqs import drop, inbox_keys, messages_in, stored_bytes
+
+
+def consume(sqs_ingest, **kwargs) -> dict[str, int]:
+    return consume_queue(sqs_ingest["queue"], sqs=sqs_ingest["sqs"], wait_seconds=0, **kwargs)
+
+
+@pytest.fixture
+def drained(sqs_ingest, podcast):
+    """The queue without S3's initial test event."""
+    consume(sqs_ingest)
+    return sqs_ingest
+
+
+def test_a_second_drop_with_the_same_name_is_a_new_episode_and_spares_the_first(drained, podcast):
+    first_audio, second_audio = make_wav(0.2), make_wav(0.3)
+    drop(drained, "inbox/carols-show/weekly.wav", first_audio)
+    consume(drained)
+    first = Episode.objects.get(podcast=podcast)
+
+    drop(drained, "inbox/carols-show/weekly.wav", second_audio)
+    consume(drained)
+
+    second = Episode.objects.exclude(pk=first.pk).get(podcast=podcast)
+    first.refresh_from_db()
+    assert first.source_key != second.source_key
+    assert second.source_key.startswith(f"uploads/carols-show/{second.guid}/")
+    assert stored_bytes(drained, first.source_key) == first_audio
+    assert stored_bytes(drained, second.source_key) == second_audio
+    assert (first.source_bytes, second.source_bytes) == (len(first_audio), len(second_audio))
+    assert first.guid != second.guid
+    assert inbox_keys(drained) == []
+
+
+def test_a_failed_inbox_deletion_is_finished_by_the_redelivery(drained, podcast):
+    audio = make_wav(0.2)
+    drop(drained, "inbox/carols-show/flaky.wav", audio)
+    events = storages["uploads"].connection.meta.client.meta.events
+    failures = []
+
+    def s3_down(**kwargs):
+        if not failures:
+            failures.append(kwargs)
+            raise EndpointConnectionError(endpoint_url="https://s3.us-east-1.amazonaws.com")
+
+    events.register("before-call.s3.DeleteObject", s3_down)
+    try:
+        first = consume(drained, max_batches=1)
+    finally:
+        events.unregister("before-call.s3.DeleteObject", s3_down)
+
+    # The episode is committed, the dropped file is still there, the message kept.
+    episode = Episode.objects.get(podcast=podcast)
+    assert failures and first == {"ingested": 0, "deleted": 0, "kept": 1}
+    assert inbox_keys(drained) == ["inbox/carols-show/flaky.wav"]
+
+    second = consume(drained)
+
+    assert second == {"ingested": 0, "deleted": 1, "kept": 0}
+    assert Episode.objects.get(podcast=podcast) == episode
+    assert inbox_keys(drained) == []
+    assert stored_bytes(drained, episode.source_key) == audio
+    assert messages_in(drained["sqs"], drained["queue"]) == []
+
+
+def test_a_failure_before_commit_loses_nothing_and_leaves_no_copy(drained, podcast, monkeypatch):
+    audio = make_wav(0.2)
+    drop(drained, "inbox/carols-show/retry me.wav", audio)
+    real_create = ingest.create_episode
+
+    def database_down(*args, **kwargs):
+        raise RuntimeError("database unavailable")
+
+    monkeypatch.setattr(ingest, "create_episode", database_down)
+    first = consume(drained, max_batches=1)
+
+    assert first == {"ingested": 0, "deleted": 0, "kept": 1}
+    assert not Episode.objects.exists()
+    assert inbox_keys(drained) == ["inbox/carols-show/retry me.wav"]
+    assert inbox_keys(drained, "uploads/") == []
+
+    monkeypatch.setattr(ingest, "create_episode", real_create)
+    consume(drained)
+
+    episode = Episode.objects.get(podcast=podcast)
+    assert stored_bytes(drained, episode.source_key) == audio
+    assert inbox_keys(drained, "uploads/") == [episode.source_key]
+    assert inbox_keys(drained) == []
+
+
+def test_a_consumer_that_loses_the_race_creates_nothing_and_removes_its_copy(
+    drained, podcast, monkeypatch
+):
+    """Two consumers got the same notification; the other commits while this one copies."""
+    drop(drained, "inbox/carols-show/race.wav", make_wav(0.2))
+    (message,) = messages_in(drained["sqs"], drained["queue"])
+    (obj,) = ingest.parse_notification(message["Body"])
+    real_create_uploaded = ingest._create_uploaded
+    winners = []
+
+    def other_consumer_commits_first(*args, **kwargs):
+        if not winners:
+            monkeypatch.setattr(ingest, "_create_uploaded", real_create_uploaded)
+            winners.append(ingest_dropped_object(obj))
+        return real_create_uploaded(*args, **kwargs)
+
+    monkeypatch.setattr(ingest, "_create_uploaded", other_consumer_commits_first)
+
+    assert ingest_dropped_object(obj) is None
+
+    (episode,) = Episode.objects.filter(podcast=podcast)
+    assert winners == [episode]
+    assert inbox_keys(drained, "uploads/") == [episode.source_key]
+    assert inbox_keys(drained) == []
+
+
+def test_a_file_replaced_before_ingest_is_ingested_once_as_the_newer_drop(drained, podcast):
+    older, newer = make_wav(0.2), make_wav(0.4)
+    drop(drained, "inbox/carols-show/take.wav", older)
+    drop(drained, "inbox/carols-show/take.wav", newer)
+
+    counts = consume(drained)
+
+    episode = Episode.objects.get(podcast=podcast)
+    assert counts == {"ingested": 1, "deleted": 2, "kept": 0}
+    assert stored_bytes(drained, episode.source_key) == newer
+    assert inbox_keys(drained) == []
+    assert messages_in(drained["sqs"], drained["dlq"]) == []
+
+
+def test_a_drop_on_a_local_disk_is_copied_too(podcast, isolated_storages, now):
+    audio = make_wav(0.2)
+    inbox = isolated_storages / "uploads" / "inbox" / "carols-show"
+    inbox.mkdir(parents=True)
+    (inbox / "local.wav").write_bytes(audio)
+    obj = DroppedObject("inbox/carols-show/local.wav", len(audio), now)
+
+    episode = ingest_dropped_object(obj, now=now)
+
+    assert episode.source_key.startswith(f"uploads/carols-show/{episode.guid}/")
+    assert (isolated_storages / "uploads" / episode.source_key).read_bytes() == audio
+    assert not (inbox / "local.wav").exists()
+    # The same event again (a redelivery) creates nothing.
+    assert ingest_dropped_object(obj, now=now) is None
+    assert Episode.objects.filter(podcast=podcast).count() == 1
+
+
+def test_a_large_drop_is_copied_in_parts(drained, podcast, monkeypatch):
+    """Above the threshold (5 GB in S3's terms; lowered here) the copy is multipart."""
+    monkeypatch.setattr(ingest, "COPY_MULTIPART_THRESHOLD", 5 * 1024**2)
+    monkeypatch.setattr(ingest, "COPY_PART_BYTES", 5 * 1024**2)
+    audio = make_wav(40.0)  # ~7 MB: two parts
+    drop(drained, "inbox/carols-show/long.wav", audio)
+    calls = []
+    events = storages["uploads"].connection.meta.client.meta.events
+    events.register("before-call.s3.UploadPartCopy", lambda **kw: calls.append(kw))
+
+    consume(drained)
+
+    episode = Episode.objects.get(podcast=podcast)
+    assert len(calls) == 2
+    assert stored_bytes(drained, episode.source_key) == audio
+    assert inbox_keys(drained) == []
+
+
+def test_a_drop_replaced_while_being_copied_is_left_to_its_newer_notification(drained, podcast):
+    older, newer = make_wav(0.2), make_wav(0.5)
+    drop(drained, "inbox/carols-show/again.wav", older)
+    events = storages["uploads"].connection.meta.client.meta.events
+    redropped = []
+
+    def redrop_first(**kwargs):
+        if not redropped:  # the creator drops a new take just as the copy starts
+            redropped.append(kwargs["params"]["headers"]["x-amz-copy-source-if-match"])
+            drop(drained, "inbox/carols-show/again.wav", newer)
+            # What S3 answers to a CopySourceIfMatch that no longer matches
+            # (moto 5.2 does not evaluate that header).
+            raise ClientError(
+                {
+                    "Error": {"Code": "PreconditionFailed", "Message": "At least one failed"},
+                    "ResponseMetadata": {"HTTPStatusCode": 412},
+                },
+                "CopyObject",
+            )
+
+    events.register("before-call.s3.CopyObject", redrop_first)
+    try:
+        first = consume(drained, max_batches=1)
+    finally:
+        events.unregister("before-call.s3.CopyObject", redrop_first)
+
+    older_etag = hashlib.md5(older).hexdigest()  # noqa: S324 (S3's ETag of a PUT)
+    assert redropped == [f'"{older_etag}"']
+    assert first == {"ingested": 0, "deleted": 1, "kept": 0}
+    assert not Episode.objects.exists()
+    assert inbox_keys(drained, "uploads/") == []
+
+    consume(drained)
+
+    episode = Episode.objects.get(podcast=podcast)
+    assert stored_bytes(drained, episode.source_key) == newer
+    assert inbox_keys(drained) == []
