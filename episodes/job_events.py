@@ -188,7 +188,7 @@ def consume_queue(
 
 def poll_seconds() -> float:
     """``JOB_EVENTS_POLL_SECONDS`` (default 10): how often beat drains the job-events queue."""
-    return float(getattr(settings, "JOB_EVENTS_POLL_SECONDS", 10))
+    return float(settings.JOB_EVENTS_POLL_SECONDS)
 
 
 @app.task(acks_late=True, ignore_result=True, expires=60)

@@ -174,8 +174,8 @@ def _probe_claim_submit(
         source_key=episode.source_key,
         probe=result,
         presets=PRESETS,
-        loudness_target_lufs=float(getattr(settings, "LOUDNESS_TARGET_LUFS", -16.0)),
-        true_peak_dbtp=float(getattr(settings, "TRUE_PEAK_DBTP", -1.0)),
+        loudness_target_lufs=settings.LOUDNESS_TARGET_LUFS,
+        true_peak_dbtp=settings.TRUE_PEAK_DBTP,
         source_path=source,
     )
     transcoder = transcoder or get_transcoder()

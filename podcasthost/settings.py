@@ -225,6 +225,7 @@ FEED_STALE_REQUEST_SECONDS = env_int("FEED_STALE_REQUEST_SECONDS", 300, minimum=
 FEED_CACHE_MAX_AGE = env_int("FEED_CACHE_MAX_AGE", 300, minimum=0)
 FEED_SERVE_CACHE_SECONDS = env_int("FEED_SERVE_CACHE_SECONDS", 2, minimum=0)
 JOB_EVENTS_QUEUE_URL = env_str("JOB_EVENTS_QUEUE_URL")
+JOB_EVENTS_POLL_SECONDS = env_int("JOB_EVENTS_POLL_SECONDS", 10, minimum=1)
 
 # --- Celery ---
 REDIS_URL = env_url("REDIS_URL", "redis://127.0.0.1:6379/0", schemes=("redis", "rediss", "unix"))
