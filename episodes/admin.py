@@ -118,11 +118,9 @@ class EpisodeAdmin(TenantAdmin):
     prepopulated_fields = {"slug": ("title",)}
     inlines = (RenditionInline,)
     actions = (retry_processing,)
-    readonly_fields = (
-        "guid",
-        "status",
-        "progress",
-        "error_message",
+    # Written by the pipeline only: shown, never edited.
+    _processing_fields = ("status", "progress", "error_message", "guid")
+    _source_fields = (
         "source_filename",
         "source_bytes",
         "duration_seconds",
@@ -131,6 +129,8 @@ class EpisodeAdmin(TenantAdmin):
         "sample_rate",
         "channels",
         "loudness_lufs",
+    )
+    _history_fields = (
         "transcode_job_id",
         "attempt",
         "created_at",
@@ -138,39 +138,13 @@ class EpisodeAdmin(TenantAdmin):
         "submitted_at",
         "completed_at",
     )
+    readonly_fields = _processing_fields + _source_fields + _history_fields
     fieldsets = (
         (None, {"fields": ("podcast", "title", "slug", "description", "publish_at")}),
         ("Numbering", {"fields": ("episode_type", "season", "number", "explicit")}),
-        ("Processing", {"fields": ("status", "progress", "error_message", "guid")}),
-        (
-            "Source audio",
-            {
-                "fields": (
-                    "source_filename",
-                    "source_bytes",
-                    "duration_seconds",
-                    "container",
-                    "codec",
-                    "sample_rate",
-                    "channels",
-                    "loudness_lufs",
-                )
-            },
-        ),
-        (
-            "History",
-            {
-                "classes": ("collapse",),
-                "fields": (
-                    "transcode_job_id",
-                    "attempt",
-                    "created_at",
-                    "uploaded_at",
-                    "submitted_at",
-                    "completed_at",
-                ),
-            },
-        ),
+        ("Processing", {"fields": _processing_fields}),
+        ("Source audio", {"fields": _source_fields}),
+        ("History", {"classes": ("collapse",), "fields": _history_fields}),
     )
 
     @admin.display(description="Progress", ordering="progress_percent")
