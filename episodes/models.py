@@ -302,13 +302,17 @@ class Episode(models.Model):
     def can_move_to(self, to: str) -> bool:
         return to in self.TRANSITIONS[self.status]
 
-    def transition(self, to: str, *, now: datetime | None = None, **changes) -> bool:
+    def transition(
+        self, to: str, *, now: datetime | None = None, expect: dict | None = None, **changes
+    ) -> bool:
         """Move from the in-memory status to ``to`` with one conditional UPDATE.
 
         ``changes`` are other fields written in the same UPDATE (``F()``
-        expressions allowed). Returns ``True`` when this call won; ``False``
-        when the row's status no longer matched (another process moved it
-        first), in which case nothing was written. Raises
+        expressions allowed); ``expect`` are more fields the row must still
+        hold (e.g. the ``source_key`` a worker probed: ``uploaded → uploaded``
+        with new audio keeps the status but changes the work). Returns ``True``
+        when this call won; ``False`` when the row no longer matched (another
+        process moved it first), in which case nothing was written. Raises
         :class:`IllegalTransition` when the lifecycle does not link the two
         statuses.
         """
@@ -320,7 +324,10 @@ class Episode(models.Model):
         changes["updated_at"] = now
         source = self.status
         won = (
-            Episode.objects.filter(pk=self.pk, status=self.status).update(status=to, **changes) == 1
+            Episode.objects.filter(pk=self.pk, status=self.status, **(expect or {})).update(
+                status=to, **changes
+            )
+            == 1
         )
         if won:
             self.status = to
@@ -377,12 +384,13 @@ class Episode(models.Model):
             error_message="",
         )
 
-    def start_processing(self, *, now: datetime | None = None) -> bool:
+    def start_processing(self, *, now: datetime | None = None, expect: dict | None = None) -> bool:
         """Claim the episode for a new processing run (uploaded or ready → processing)."""
         now = now or timezone.now()
         return self.transition(
             self.Status.PROCESSING,
             now=now,
+            expect=expect,
             attempt=F("attempt") + 1,
             transcode_job_id="",
             progress_percent=0,
@@ -397,11 +405,17 @@ class Episode(models.Model):
             self.Status.READY, now=now, progress_percent=100, completed_at=now, progress_at=now
         )
 
-    def mark_failed(self, message: str, *, now: datetime | None = None) -> bool:
+    def mark_failed(
+        self, message: str, *, now: datetime | None = None, expect: dict | None = None
+    ) -> bool:
         """uploaded/processing → failed, keeping a reason a creator can act on."""
         now = now or timezone.now()
         return self.transition(
-            self.Status.FAILED, now=now, error_message=message[:2000], completed_at=now
+            self.Status.FAILED,
+            now=now,
+            expect=expect,
+            error_message=message[:2000],
+            completed_at=now,
         )
 
     def retry(self, *, now: datetime | None = None) -> bool:

@@ -75,6 +75,22 @@ def fail(episode_id: int, attempt: int, message: str, *, now: datetime | None = 
         return bool(episode and episode.mark_failed(message, now=now))
 
 
+def give_up(
+    episode_id: int, attempt: int | None, reason: str, *, now: datetime | None = None
+) -> bool:
+    """A transient error outlived every retry: fail the episode, visibly, with ``reason``.
+
+    ``attempt`` is the claimed run (``processing``), or ``None`` for an episode
+    still ``uploaded``. Without this, reconcile would re-run it forever while
+    the creator sees nothing but "Processing". ``False`` if the run is stale.
+    """
+    message = f"Processing kept failing on a temporary error: {reason}. Use “Retry processing”."
+    if attempt is not None:
+        return fail(episode_id, attempt, message, now=now)
+    episode = Episode.objects.filter(pk=episode_id, status=Status.UPLOADED).first()
+    return bool(episode and episode.mark_failed(message, now=now))
+
+
 def requeue(episode_id: int, attempt: int, *, now: datetime | None = None) -> bool:
     """processing (this attempt) → uploaded, so the pipeline runs it again from the start.
 
@@ -139,14 +155,38 @@ def process_episode(
                 storage_io.local_copy(uploads, episode.source_key, suffix=suffix)
             )
         except (OSError, BotoCoreError, ClientError) as exc:
-            log.warning("episode %s: source %s unreadable: %s", episode_id, episode.source_key, exc)
-            message = "The uploaded file could not be found; please upload it again."
-            if claimed:
-                fail(episode.pk, episode.attempt, message, now=now)
-            else:
-                episode.mark_failed(message, now=now)
+            if not _is_missing(exc):
+                # A network hiccup, throttling or a full temp disk: not the
+                # creator's fault and not final. Retry the task.
+                error = TransientTranscoderError(f"Reading the source failed: {exc}")
+                error.attempt = episode.attempt if claimed else None
+                raise error from exc
+            log.warning("episode %s: source %s is missing: %s", episode_id, episode.source_key, exc)
+            _reject(episode, claimed, "The uploaded file could not be found; upload it again.", now)
             return "failed"
         return _probe_claim_submit(episode, source, claimed, transcoder, now)
+
+
+def _is_missing(exc: Exception) -> bool:
+    """Whether a storage error says the object does not exist (as opposed to a transient fault)."""
+    if isinstance(exc, FileNotFoundError):
+        return True
+    if isinstance(exc, ClientError):
+        code = exc.response.get("Error", {}).get("Code", "")
+        return code in ("404", "NoSuchKey", "NotFound")
+    return False
+
+
+def _reject(episode: Episode, claimed: bool, message: str, now) -> bool:
+    """Fail the run this worker looked at, and only that one.
+
+    Unclaimed, the episode must still hold the source this worker read: new
+    audio uploaded meanwhile (``uploaded → uploaded``) is not failed for the
+    old file's faults; its own delivery processes it.
+    """
+    if claimed:
+        return fail(episode.pk, episode.attempt, message, now=now)
+    return episode.mark_failed(message, now=now, expect={"source_key": episode.source_key})
 
 
 def _probe_claim_submit(
@@ -155,12 +195,13 @@ def _probe_claim_submit(
     try:
         result = probe(source)
     except ProbeError as exc:
-        if claimed:
-            fail(episode.pk, episode.attempt, str(exc), now=now)
-        else:
-            episode.mark_failed(str(exc), now=now)
+        _reject(episode, claimed, str(exc), now)
         return "rejected"
-    if not claimed and not episode.start_processing(now=now):
+    # The claim also checks the source this worker probed: new audio uploaded
+    # during the probe makes this run lose, and the newer delivery does the work.
+    if not claimed and not episode.start_processing(
+        now=now, expect={"source_key": episode.source_key}
+    ):
         return "lost the claim"
     attempt = episode.attempt
     Episode.objects.filter(pk=episode.pk, status=Status.PROCESSING, attempt=attempt).update(
@@ -235,7 +276,13 @@ def poll_episode(
     now = now or timezone.now()
     transcoder = transcoder or get_transcoder()
     job_id, attempt = episode.transcode_job_id, episode.attempt
-    status = transcoder.status(job_id)
+    try:
+        status = transcoder.status(job_id)
+    except TranscodeError as exc:
+        # The backend refuses to report on this job (e.g. access denied, or a
+        # job id of another backend after a switch): it will never finish.
+        fail(episode.pk, attempt, f"The transcoding job cannot be followed: {exc}", now=now)
+        return "failed"
     if status.state.running:
         submitted = episode.submitted_at or now
         if now - submitted > timedelta(seconds=deadline_seconds()):
@@ -284,7 +331,12 @@ def finish(
     produced = []
     try:
         for output in status.outputs:
-            preset = get_preset(output.preset)
+            try:
+                preset = get_preset(output.preset)
+            except KeyError:
+                # Presets changed since the job was submitted: keep what we know.
+                log.warning("episode %s: output of unknown preset %s", episode_id, output.preset)
+                continue
             key = preset.key_for(episode.podcast.slug, str(episode.guid), attempt)
             storage_io.replace_with_copy(media, output.key, key, content_type=preset.mime_type)
             size = media.size(key)
@@ -338,6 +390,10 @@ def poll_transcodes(*, transcoder: Transcoder | None = None, now: datetime | Non
         except TransientTranscoderError as exc:
             log.warning("episode %s: poll failed, will retry: %s", episode_id, exc)
             outcome = "transient error"
+        except Exception:
+            # One bad episode must not stop the pass for every other one.
+            log.exception("episode %s: poll failed", episode_id)
+            outcome = "error"
         key = outcome.split(" ")[0]
         outcomes[key] = outcomes.get(key, 0) + 1
     return outcomes
@@ -382,9 +438,14 @@ def reconcile(
 
     report = ReconcileReport()
     stuck = Episode.objects.filter(status=Status.UPLOADED, updated_at__lte=stalled)
-    for episode_id in stuck.values_list("pk", flat=True):
-        enqueue(episode_id)
-        report.submitted.append(episode_id)
+    for episode_id, seen in stuck.values_list("pk", "updated_at"):
+        # Touch it first: an episode waiting behind long encodes is enqueued
+        # once per stall period, not once more on every pass.
+        if Episode.objects.filter(pk=episode_id, status=Status.UPLOADED, updated_at=seen).update(
+            updated_at=now
+        ):
+            enqueue(episode_id)
+            report.submitted.append(episode_id)
     dead = Episode.objects.filter(status=Status.PROCESSING, transcode_job_id="").filter(
         Q(progress_at__lte=stalled) | Q(progress_at__isnull=True)
     )
@@ -401,6 +462,9 @@ def reconcile(
             report.polled[episode_id] = poll_episode(episode_id, transcoder=transcoder, now=now)
         except TransientTranscoderError as exc:
             report.polled[episode_id] = f"transient error: {exc}"
+        except Exception as exc:
+            log.exception("episode %s: poll failed", episode_id)
+            report.polled[episode_id] = f"error: {exc}"
     return report
 
 

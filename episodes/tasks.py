@@ -42,6 +42,9 @@ def process_episode(self, *, episode_id: int, attempt: int | None = None, **kwar
         return pipeline.process_episode(episode_id, attempt=attempt)
     except (TransientTranscoderError, OperationalError) as exc:
         retry_attempt = getattr(exc, "attempt", None) or attempt
+        if self.request.retries >= self.max_retries:
+            pipeline.give_up(episode_id, retry_attempt, str(exc))
+            return "gave up"
         raise self.retry(
             exc=exc,
             kwargs={"episode_id": episode_id, "attempt": retry_attempt},

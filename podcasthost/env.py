@@ -77,14 +77,19 @@ def env_list(name: str, default: list[str]) -> list[str]:
 
 
 def env_url(name: str, default: str, *, schemes: tuple[str, ...] = ("http", "https")) -> str:
-    """Return an absolute URL without a trailing slash; reject other schemes."""
+    """Return an absolute URL with one of ``schemes``; web URLs lose a trailing slash.
+
+    ``unix``, ``memory`` and ``sqs`` URLs need no host (``sqs://``,
+    ``unix:///run/redis.sock``) and are returned as given.
+    """
     from urllib.parse import urlsplit
 
-    value = env_str(name, default).rstrip("/")
+    value = env_str(name, default)
     parts = urlsplit(value)
-    if parts.scheme not in schemes or not parts.netloc:
+    hostless = parts.scheme in ("unix", "memory", "sqs")
+    if parts.scheme not in schemes or not (parts.netloc or hostless):
         raise ImproperlyConfigured(
             f"Unexpected value {name}={value!r}: use an absolute URL starting with "
             + " or ".join(f"{s}://" for s in schemes)
         )
-    return value
+    return value.rstrip("/") if parts.scheme in ("http", "https") else value

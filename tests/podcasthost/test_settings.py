@@ -116,3 +116,14 @@ def test_local_storages_by_default(tmp_path):
         "http://127.0.0.1:8000/media/a.mp3",
         "http://127.0.0.1:8000",
     ]
+
+
+@pytest.mark.parametrize(
+    "broker", ["sqs://", "memory://", "redis://cache.internal:6379/1", "rediss://h:6380/0"]
+)
+def test_broker_urls_celery_accepts_are_accepted(tmp_path, broker):
+    code = "from django.conf import settings; print(settings.CELERY_BROKER_URL)"
+    result = _run(["shell", "--no-imports", "-c", code], {"CELERY_BROKER_URL": broker}, tmp_path)
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == broker

@@ -350,3 +350,36 @@ def test_rejected_job_fails_the_episode_with_the_reason(mediaconvert, uploaded_o
     episode.refresh_from_db()
     assert episode.status == Episode.Status.FAILED
     assert "Invalid role" in episode.error_message
+
+
+def test_a_job_that_cannot_be_followed_fails_and_never_stops_the_pass(
+    mediaconvert, uploaded_on_s3, make_episode
+):
+    """One job the backend refuses to describe, one whose answer we cannot read:
+    the pass goes on, the first fails with a reason, the second waits for the next pass."""
+    refused = uploaded_on_s3()
+    request = submit(mediaconvert, refused)
+    odd = make_episode()
+    Episode.objects.filter(pk=odd.pk).update(
+        status=Episode.Status.PROCESSING, attempt=1, transcode_job_id="odd-job"
+    )
+    mediaconvert.add_client_error(
+        "get_job",
+        service_error_code="ForbiddenException",
+        service_message="Access denied to this job",
+        http_status_code=403,
+        expected_params={"Id": JOB_ID},
+    )
+    unreadable = job(request, "SOMETHING_NEW")
+    unreadable["Job"]["Id"] = "odd-job"
+    mediaconvert.add_response("get_job", unreadable, {"Id": "odd-job"})
+
+    outcomes = pipeline.poll_transcodes()
+
+    refused.refresh_from_db()
+    odd.refresh_from_db()
+    assert outcomes == {"failed": 1, "error": 1}
+    assert refused.status == Episode.Status.FAILED
+    assert "cannot be followed" in refused.error_message
+    assert "Access denied" in refused.error_message
+    assert odd.status == Episode.Status.PROCESSING

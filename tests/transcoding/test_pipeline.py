@@ -10,7 +10,7 @@ import pytest
 from django.contrib import admin
 from django.contrib.messages.storage.fallback import FallbackStorage
 from django.core.exceptions import ImproperlyConfigured
-from django.core.files.storage import storages
+from django.core.files.storage import FileSystemStorage, storages
 from django.core.management import CommandError, call_command
 from django.test import RequestFactory
 
@@ -303,3 +303,116 @@ def test_an_encoder_that_cannot_run_fails_the_episode_with_the_reason(
     assert episode.status == Episode.Status.FAILED
     assert "FileNotFoundError" in episode.error_message
     assert "Retry processing" in episode.error_message
+
+
+class ReplacedWhileProbed(FileSystemStorage):
+    """The uploads folder, where the creator's next upload lands while a worker reads."""
+
+    on_first_read = None
+
+    def path(self, name: str) -> str:
+        hook, ReplacedWhileProbed.on_first_read = ReplacedWhileProbed.on_first_read, None
+        if hook:
+            hook()
+        return super().path(name)
+
+
+def test_new_audio_uploaded_during_the_probe_is_the_audio_published(
+    uploaded_episode, speech, audio_dir, settings, django_capture_on_commit_callbacks
+):
+    episode = uploaded_episode(speech)
+    uploads = storages["uploads"]
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "uploads": {
+            **settings.STORAGES["uploads"],
+            "BACKEND": f"{__name__}.ReplacedWhileProbed",
+        },
+    }
+    longer = generate_audio(audio_dir / "longer.wav", seconds=3.0)
+    new_key = f"uploads/{episode.podcast.slug}/{episode.guid}/0123abcd-longer.wav"
+    storages["uploads"].save(new_key, io.BytesIO(longer.read_bytes()))
+
+    def creator_uploads_again() -> None:
+        Episode.objects.get(pk=episode.pk).replace_source(
+            source_key=new_key, source_bytes=longer.stat().st_size, filename="longer.wav"
+        )
+
+    ReplacedWhileProbed.on_first_read = creator_uploads_again
+    with django_capture_on_commit_callbacks(execute=False):
+        outcome = pipeline.process_episode(episode.pk)
+
+    assert outcome == "lost the claim"
+    episode.refresh_from_db()
+    assert (episode.status, episode.source_key) == (Episode.Status.UPLOADED, new_key)
+    assert uploads is not storages["uploads"]
+
+    # The new upload's own delivery processes the new audio.
+    pipeline.process_episode(episode.pk)
+    episode.refresh_from_db()
+    assert episode.status == Episode.Status.READY
+    assert episode.duration_seconds == pytest.approx(3.0, abs=0.1)
+
+
+def test_a_transient_error_that_outlives_its_retries_fails_visibly(uploaded_on_s3):
+    from botocore.exceptions import EndpointConnectionError
+
+    from episodes.tasks import MAX_RETRIES, process_episode
+
+    episode = uploaded_on_s3()
+
+    def unreachable(**kwargs):
+        raise EndpointConnectionError(endpoint_url="https://show-uploads.s3.amazonaws.com")
+
+    client = storages["uploads"].connection.meta.client
+    client.meta.events.register("before-call.s3.HeadObject", unreachable)
+    client.meta.events.register("before-call.s3.GetObject", unreachable)
+    # The last retry: Celery has already tried MAX_RETRIES times.
+    outcome = process_episode.apply(kwargs={"episode_id": episode.pk}, retries=MAX_RETRIES).get()
+
+    episode.refresh_from_db()
+    assert outcome == "gave up"
+    assert episode.status == Episode.Status.FAILED
+    assert "temporary error" in episode.error_message
+    assert "Could not connect" in episode.error_message
+
+
+def test_a_transient_storage_error_is_retried_not_blamed_on_the_creator(uploaded_on_s3):
+    from botocore.exceptions import EndpointConnectionError
+
+    from episodes.transcoders import TransientTranscoderError
+
+    episode = uploaded_on_s3()
+
+    def unreachable(**kwargs):
+        raise EndpointConnectionError(endpoint_url="https://show-uploads.s3.amazonaws.com")
+
+    client = storages["uploads"].connection.meta.client
+    client.meta.events.register("before-call.s3.HeadObject", unreachable)
+    client.meta.events.register("before-call.s3.GetObject", unreachable)
+
+    with pytest.raises(TransientTranscoderError):
+        pipeline.process_episode(episode.pk)
+
+    episode.refresh_from_db()
+    assert episode.status == Episode.Status.UPLOADED
+    assert episode.error_message == ""
+
+
+def test_reconcile_enqueues_a_waiting_upload_once_per_stall_period(uploaded_episode, speech, now):
+    episode = uploaded_episode(speech)
+    enqueued: list[int] = []
+    later = now + timedelta(seconds=1000)
+
+    first = pipeline.reconcile(now=later, stalled_after_seconds=900, enqueue=enqueued.append)
+    again = pipeline.reconcile(now=later, stalled_after_seconds=900, enqueue=enqueued.append)
+    much_later = pipeline.reconcile(
+        now=later + timedelta(seconds=901), stalled_after_seconds=900, enqueue=enqueued.append
+    )
+
+    assert (first.submitted, again.submitted, much_later.submitted) == (
+        [episode.pk],
+        [],
+        [episode.pk],
+    )
+    assert enqueued == [episode.pk, episode.pk]
