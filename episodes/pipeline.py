@@ -204,6 +204,23 @@ def _probe_claim_submit(
     ):
         return "lost the claim"
     attempt = episode.attempt
+    try:
+        return _submit(episode, attempt, result, source, transcoder, now)
+    except DatabaseError as exc:
+        # Keep the claimed attempt: the retry must resume this run, not skip it.
+        exc.attempt = attempt
+        raise
+
+
+def _submit(
+    episode: Episode,
+    attempt: int,
+    result: ProbeResult,
+    source: Path,
+    transcoder: Transcoder | None,
+    now: datetime | None,
+) -> str:
+    """Record the probe, submit the job and record its id (this attempt only)."""
     Episode.objects.filter(pk=episode.pk, status=Status.PROCESSING, attempt=attempt).update(
         **_probe_facts(result)
     )
