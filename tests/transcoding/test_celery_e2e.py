@@ -15,12 +15,15 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import quote
 
 import pytest
 from django.conf import settings as django_settings
 from django.db import connections
+from django.utils import timezone
 
 from episodes import pipeline
 from episodes.models import Episode
@@ -147,15 +150,35 @@ def worker(shared_db, redis_url, tmp_path):
         _reset_producer_pool()
 
 
-def wait_for(episode: Episode, statuses: set[str], worker: Worker, timeout: float = 180) -> None:
+def worker_log(worker: Worker) -> str:
+    return worker.log_path.read_text(errors="replace") if worker.log_path.exists() else ""
+
+
+def wait_until(
+    condition: Callable[[], bool],
+    what: str,
+    worker: Worker,
+    *,
+    timeout: float = 60,
+    interval: float = 0.1,
+) -> None:
+    """Poll ``condition`` until it holds; fail with the worker's log after ``timeout`` seconds."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        episode.refresh_from_db()
-        if episode.status in statuses:
+        if condition():
             return
-        time.sleep(0.3)
-    log = worker.log_path.read_text(errors="replace")[-4000:]
-    pytest.fail(f"episode still {episode.status} after {timeout}s; worker log:\n{log}")
+        time.sleep(interval)
+    if condition():
+        return
+    pytest.fail(f"not {what} after {timeout}s; worker log:\n{worker_log(worker)[-4000:]}")
+
+
+def wait_for(episode: Episode, statuses: set[str], worker: Worker, timeout: float = 180) -> None:
+    def reached() -> bool:
+        episode.refresh_from_db()
+        return episode.status in statuses
+
+    wait_until(reached, f"{sorted(statuses)} (episode {episode.status})", worker, timeout=timeout)
 
 
 def upload(episode: Episode, path: Path) -> None:
@@ -183,7 +206,12 @@ def test_process_episode_twice_makes_one_job_and_one_set(worker, make_episode, a
     process_episode.delay(episode_id=episode.pk)  # a duplicate delivery
 
     wait_for(episode, {"ready", "failed"}, worker)
-    time.sleep(3)  # let the duplicate run to its end, too
+
+    def duplicate_skipped() -> bool:  # the duplicate has run to its end, too
+        log = worker_log(worker)
+        return "skipped (processing)" in log or "skipped (ready)" in log
+
+    wait_until(duplicate_skipped, "the duplicate delivery logged as skipped", worker)
 
     episode.refresh_from_db()
     assert episode.status == Episode.Status.READY
@@ -201,7 +229,14 @@ def test_worker_killed_mid_job_still_ends_ready(worker, make_episode, audio_dir,
     upload(episode, source)
     wait_for(episode, {"processing", "ready", "failed"}, worker)
     assert episode.status == Episode.Status.PROCESSING, "the job ended before it could be killed"
-    time.sleep(0.5)  # ffmpeg is encoding
+
+    def encoding() -> bool:  # ffmpeg has reported progress, and the job is not recorded yet
+        episode.refresh_from_db()
+        assert episode.status == Episode.Status.PROCESSING, "the job ended before it was killed"
+        assert not episode.transcode_job_id, "the encode finished before it could be killed"
+        return episode.progress_percent > 0
+
+    wait_until(encoding, "encoding (no progress reported)", worker)
 
     worker.kill()
 
@@ -212,8 +247,9 @@ def test_worker_killed_mid_job_still_ends_ready(worker, make_episode, audio_dir,
     assert published == [], "a half-written rendition is visible"
 
     worker.start()  # a new worker: the killed one's message waits for Redis' visibility timeout
-    time.sleep(2.5)  # longer than the stall threshold below
-    report = pipeline.reconcile(stalled_after_seconds=2.0)
+    # As if 2.5 s had passed without progress: longer than the stall threshold.
+    later = timezone.now() + timedelta(seconds=2.5)
+    report = pipeline.reconcile(now=later, stalled_after_seconds=2.0)
     assert report.requeued == [episode.pk]
 
     wait_for(episode, {"ready", "failed"}, worker, timeout=300)

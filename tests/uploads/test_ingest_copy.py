@@ -1,8 +1,10 @@
 """Dropped files are copied to a key of their episode's own; the inbox is emptied only after.
 
 In-process moto (S3 → SQS notifications, as the stack wires them). Faults are
-injected at the S3 API (botocore's ``before-call`` event) or, to replay an
-interleaving of two consumers, around the one step that commits.
+injected at the boundaries only: at the S3 API (botocore's ``before-call`` /
+``after-call`` events on the uploads storage's client) and at the database
+(Django's ``connection.execute_wrapper``). An interleaving of two consumers is
+replayed from such an S3 event, too.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ import hashlib
 import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError
 from django.core.files.storage import storages
+from django.db import OperationalError, connection
 
 from episodes import ingest
 from episodes.ingest import DroppedObject, consume_queue, ingest_dropped_object
@@ -82,23 +85,28 @@ def test_a_failed_inbox_deletion_is_finished_by_the_redelivery(drained, podcast)
     assert messages_in(drained["sqs"], drained["queue"]) == []
 
 
-def test_a_failure_before_commit_loses_nothing_and_leaves_no_copy(drained, podcast, monkeypatch):
+def test_a_failure_before_commit_loses_nothing_and_leaves_no_copy(drained, podcast):
     audio = make_wav(0.2)
     drop(drained, "inbox/carols-show/retry me.wav", audio)
-    real_create = ingest.create_episode
+    insert_episode = f'INSERT INTO "{Episode._meta.db_table}" '
+    refused = []
 
-    def database_down(*args, **kwargs):
-        raise RuntimeError("database unavailable")
+    def database_down(execute, sql, params, many, context):
+        # The database refuses the episode's INSERT (after the copy, before the commit).
+        if sql.lstrip().upper().startswith(insert_episode.upper()):
+            refused.append(sql)
+            raise OperationalError("database unavailable")
+        return execute(sql, params, many, context)
 
-    monkeypatch.setattr(ingest, "create_episode", database_down)
-    first = consume(drained, max_batches=1)
+    with connection.execute_wrapper(database_down):
+        first = consume(drained, max_batches=1)
 
+    assert refused
     assert first == {"ingested": 0, "deleted": 0, "kept": 1}
     assert not Episode.objects.exists()
     assert inbox_keys(drained) == ["inbox/carols-show/retry me.wav"]
     assert inbox_keys(drained, "uploads/") == []
 
-    monkeypatch.setattr(ingest, "create_episode", real_create)
     consume(drained)
 
     episode = Episode.objects.get(podcast=podcast)
@@ -107,28 +115,35 @@ def test_a_failure_before_commit_loses_nothing_and_leaves_no_copy(drained, podca
     assert inbox_keys(drained) == []
 
 
-def test_a_consumer_that_loses_the_race_creates_nothing_and_removes_its_copy(
-    drained, podcast, monkeypatch
-):
-    """Two consumers got the same notification; the other commits while this one copies."""
+def test_a_consumer_that_loses_the_race_creates_nothing_and_removes_its_copy(drained, podcast):
+    """Two consumers got the same notification; the other commits while this one copies.
+
+    The other consumer runs when this one, its copy made, reads the copy's tags
+    (its first ``GetObject``): after its "already ingested?" check, before its
+    commit. Not on ``CopyObject`` itself: boto3's managed copy makes that call
+    on a transfer thread, whose database connection cannot see this test's
+    uncommitted transaction.
+    """
     drop(drained, "inbox/carols-show/race.wav", make_wav(0.2))
     (message,) = messages_in(drained["sqs"], drained["queue"])
     (obj,) = ingest.parse_notification(message["Body"])
-    real_create_uploaded = ingest._create_uploaded
-    winners = []
+    events = storages["uploads"].connection.meta.client.meta.events
+    copies_read, winners = [], []
 
-    def other_consumer_commits_first(*args, **kwargs):
-        if not winners:
-            monkeypatch.setattr(ingest, "_create_uploaded", real_create_uploaded)
+    def other_consumer_commits_first(**kwargs):
+        copies_read.append(kwargs["event_name"])
+        if len(copies_read) == 1:  # this consumer's read; not the other's own
             winners.append(ingest_dropped_object(obj))
-        return real_create_uploaded(*args, **kwargs)
 
-    monkeypatch.setattr(ingest, "_create_uploaded", other_consumer_commits_first)
-
-    assert ingest_dropped_object(obj) is None
+    events.register("after-call.s3.GetObject", other_consumer_commits_first)
+    try:
+        assert ingest_dropped_object(obj) is None
+    finally:
+        events.unregister("after-call.s3.GetObject", other_consumer_commits_first)
 
     (episode,) = Episode.objects.filter(podcast=podcast)
     assert winners == [episode]
+    assert len(copies_read) == 2  # each consumer read its copy's tags
     assert inbox_keys(drained, "uploads/") == [episode.source_key]
     assert inbox_keys(drained) == []
 
