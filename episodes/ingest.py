@@ -534,7 +534,7 @@ def consume_queue(
     return counts
 
 
-@app.task(acks_late=True, ignore_result=True)
+@app.task(acks_late=True, ignore_result=True, expires=60)
 def consume_ingest(**kwargs) -> dict[str, int] | None:
     """Periodic: drain a few batches of ``INGEST_QUEUE_URL``. Idempotent; a no-op when unset."""
     if kwargs:
