@@ -60,14 +60,21 @@ class IllegalTransition(Exception):
     """An episode was asked to move between two statuses the lifecycle does not link."""
 
 
-class PodcastQuerySet(models.QuerySet):
-    def managed_by(self, user) -> PodcastQuerySet:
-        """Podcasts ``user`` may manage: all for superusers, else those they are a member of."""
+class TenantQuerySet(models.QuerySet):
+    #: The lookup from this model to the podcast's members.
+    members_lookup = "members"
+
+    def managed_by(self, user) -> models.QuerySet:
+        """Rows ``user`` may manage: all for superusers, else those of their podcasts."""
         if user.is_superuser:
             return self
         if not user.is_active:
             return self.none()
-        return self.filter(members=user)
+        return self.filter(**{self.members_lookup: user})
+
+
+class PodcastQuerySet(TenantQuerySet):
+    members_lookup = "members"
 
 
 class Podcast(models.Model):
@@ -164,14 +171,8 @@ class Podcast(models.Model):
         return user.is_superuser or (user.is_active and self.members.filter(pk=user.pk).exists())
 
 
-class EpisodeQuerySet(models.QuerySet):
-    def managed_by(self, user) -> EpisodeQuerySet:
-        """Episodes of the podcasts ``user`` may manage."""
-        if user.is_superuser:
-            return self
-        if not user.is_active:
-            return self.none()
-        return self.filter(podcast__members=user)
+class EpisodeQuerySet(TenantQuerySet):
+    members_lookup = "podcast__members"
 
     def in_feed(self, now: datetime) -> EpisodeQuerySet:
         """Episodes listeners see: processed at least once and published by ``now``.

@@ -354,12 +354,9 @@ def test_new_audio_uploaded_during_the_probe_is_the_audio_published(
     assert episode.duration_seconds == pytest.approx(3.0, abs=0.1)
 
 
-def test_a_transient_error_that_outlives_its_retries_fails_visibly(uploaded_on_s3):
+def uploads_unreachable() -> None:
+    """From now on every read of the uploads bucket fails as a network outage would."""
     from botocore.exceptions import EndpointConnectionError
-
-    from episodes.tasks import MAX_RETRIES, process_episode
-
-    episode = uploaded_on_s3()
 
     def unreachable(**kwargs):
         raise EndpointConnectionError(endpoint_url="https://show-uploads.s3.amazonaws.com")
@@ -367,6 +364,13 @@ def test_a_transient_error_that_outlives_its_retries_fails_visibly(uploaded_on_s
     client = storages["uploads"].connection.meta.client
     client.meta.events.register("before-call.s3.HeadObject", unreachable)
     client.meta.events.register("before-call.s3.GetObject", unreachable)
+
+
+def test_a_transient_error_that_outlives_its_retries_fails_visibly(uploaded_on_s3):
+    from episodes.tasks import MAX_RETRIES, process_episode
+
+    episode = uploaded_on_s3()
+    uploads_unreachable()
     # The last retry: Celery has already tried MAX_RETRIES times.
     outcome = process_episode.apply(kwargs={"episode_id": episode.pk}, retries=MAX_RETRIES).get()
 
@@ -378,18 +382,10 @@ def test_a_transient_error_that_outlives_its_retries_fails_visibly(uploaded_on_s
 
 
 def test_a_transient_storage_error_is_retried_not_blamed_on_the_creator(uploaded_on_s3):
-    from botocore.exceptions import EndpointConnectionError
-
     from episodes.transcoders import TransientTranscoderError
 
     episode = uploaded_on_s3()
-
-    def unreachable(**kwargs):
-        raise EndpointConnectionError(endpoint_url="https://show-uploads.s3.amazonaws.com")
-
-    client = storages["uploads"].connection.meta.client
-    client.meta.events.register("before-call.s3.HeadObject", unreachable)
-    client.meta.events.register("before-call.s3.GetObject", unreachable)
+    uploads_unreachable()
 
     with pytest.raises(TransientTranscoderError):
         pipeline.process_episode(episode.pk)
