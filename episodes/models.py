@@ -352,9 +352,7 @@ class Episode(models.Model):
             source_bytes=source_bytes,
             source_filename=filename,
             uploaded_at=now,
-            transcode_job_id="",
-            progress_percent=0,
-            error_message="",
+            **self.run_reset(now),
         )
 
     def replace_source(
@@ -379,10 +377,7 @@ class Episode(models.Model):
             source_filename=filename,
             uploaded_at=now,
             attempt=F("attempt") + 1,
-            transcode_job_id="",
-            progress_percent=0,
-            progress_at=now,
-            error_message="",
+            **self.run_reset(now),
         )
 
     def start_processing(self, *, now: datetime | None = None, expect: dict | None = None) -> bool:
@@ -393,10 +388,7 @@ class Episode(models.Model):
             now=now,
             expect=expect,
             attempt=F("attempt") + 1,
-            transcode_job_id="",
-            progress_percent=0,
-            progress_at=now,
-            error_message="",
+            **self.run_reset(now),
         )
 
     def mark_ready(self, *, now: datetime | None = None) -> bool:
@@ -421,18 +413,115 @@ class Episode(models.Model):
 
     def retry(self, *, now: datetime | None = None) -> bool:
         """failed → uploaded, so the pipeline picks it up again."""
-        return self.transition(self.Status.UPLOADED, now=now, error_message="", progress_percent=0)
-
-    def record_progress(self, percent: int, *, now: datetime | None = None) -> bool:
-        """Store job progress while processing; a no-op (``False``) in any other status."""
         now = now or timezone.now()
-        percent = max(0, min(100, int(percent)))
-        updated = Episode.objects.filter(pk=self.pk, status=self.Status.PROCESSING).update(
-            progress_percent=percent, progress_at=now, updated_at=now
+        return self.transition(self.Status.UPLOADED, now=now, **self.run_reset(now))
+
+    def requeue(self, *, now: datetime | None = None) -> bool:
+        """processing → uploaded: the run died (worker killed, job lost); start it again."""
+        now = now or timezone.now()
+        return self.transition(self.Status.UPLOADED, now=now, **self.run_reset(now))
+
+    @staticmethod
+    def run_reset(now: datetime) -> dict:
+        """The fields a run (re)starts from: no job, no progress, no error.
+
+        Written by every transition that begins or restarts processing.
+        """
+        return {
+            "transcode_job_id": "",
+            "progress_percent": 0,
+            "progress_at": now,
+            "error_message": "",
+        }
+
+    # --- pipeline facts: conditional UPDATEs that never change ``status`` ---
+
+    def _write_if(self, expect: dict, **changes) -> bool:
+        """One UPDATE of this row, only if it still matches ``expect``; ``True`` if it did.
+
+        On a win the in-memory copy takes the written values; on a loss
+        nothing was written (another process moved the row first).
+        """
+        won = Episode.objects.filter(pk=self.pk, **expect).update(**changes) == 1
+        if won:
+            for name, value in changes.items():
+                setattr(self, name, value)
+        return won
+
+    def _run_guard(self, attempt: int | None, job_id: str | None = None) -> dict:
+        # "Still this run": processing, and (when given) the same attempt and job.
+        guard: dict = {"status": self.Status.PROCESSING}
+        if attempt is not None:
+            guard["attempt"] = attempt
+        if job_id is not None:
+            guard["transcode_job_id"] = job_id
+        return guard
+
+    def record_probe(
+        self,
+        *,
+        attempt: int,
+        duration_seconds: float | None,
+        container: str,
+        codec: str,
+        sample_rate: int | None,
+        channels: int | None,
+        loudness_lufs: float | None,
+    ) -> bool:
+        """Store what the probe found, if ``attempt`` is still the processing run."""
+        return self._write_if(
+            self._run_guard(attempt),
+            duration_seconds=duration_seconds,
+            container=container,
+            codec=codec,
+            sample_rate=sample_rate,
+            channels=channels,
+            loudness_lufs=loudness_lufs,
         )
-        if updated:
-            self.progress_percent, self.progress_at = percent, now
-        return updated == 1
+
+    def record_job(self, job_id: str, *, attempt: int, now: datetime) -> bool:
+        """Store the transcoder's job id of ``attempt``; ``True`` if this call won.
+
+        Loses (writes nothing) unless the row is still processing ``attempt``
+        with no job yet: a stale run or a second submit never replaces a job.
+        """
+        return self._write_if(
+            {**self._run_guard(attempt), "transcode_job_id": ""},
+            transcode_job_id=job_id,
+            submitted_at=now,
+            progress_at=now,
+            updated_at=now,
+        )
+
+    def record_progress(
+        self,
+        percent: int,
+        *,
+        attempt: int | None = None,
+        job_id: str | None = None,
+        now: datetime | None = None,
+    ) -> bool:
+        """Store job progress (clamped to 0-100) while processing; ``True`` if written.
+
+        A no-op (``False``) in any other status, or when ``attempt`` / ``job_id``
+        are given and the row has moved on to another run or job.
+        """
+        now = now or timezone.now()
+        return self._write_if(
+            self._run_guard(attempt, job_id),
+            progress_percent=max(0, min(100, int(percent))),
+            progress_at=now,
+            updated_at=now,
+        )
+
+    def touch_if_unchanged(self, *, now: datetime) -> bool:
+        """Set ``updated_at`` to ``now`` if the row still has this copy's status and ``updated_at``.
+
+        Marks an episode as "seen at ``now``" exactly once among racing callers.
+        """
+        return self._write_if(
+            {"status": self.status, "updated_at": self.updated_at}, updated_at=now
+        )
 
     def is_published(self, now: datetime) -> bool:
         return self.publish_at is not None and self.publish_at <= now

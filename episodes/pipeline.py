@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -32,6 +33,7 @@ from django.utils import timezone
 from episodes.models import Episode, Rendition
 from episodes.presets import PRESETS, get_preset
 from episodes.probe import ProbeError, ProbeResult, probe
+from episodes.signals import processing_requested
 from episodes.transcoders import (
     JobState,
     JobStatus,
@@ -99,12 +101,7 @@ def requeue(episode_id: int, attempt: int, *, now: datetime | None = None) -> bo
     """
     with transaction.atomic():
         episode = _current(episode_id, attempt)
-        return bool(
-            episode
-            and episode.transition(
-                Status.UPLOADED, now=now, transcode_job_id="", progress_percent=0, error_message=""
-            )
-        )
+        return bool(episode and episode.requeue(now=now))
 
 
 def _probe_facts(result: ProbeResult) -> dict:
@@ -221,9 +218,7 @@ def _submit(
     now: datetime | None,
 ) -> str:
     """Record the probe, submit the job and record its id (this attempt only)."""
-    Episode.objects.filter(pk=episode.pk, status=Status.PROCESSING, attempt=attempt).update(
-        **_probe_facts(result)
-    )
+    episode.record_probe(attempt=attempt, **_probe_facts(result))
     request = TranscodeRequest(
         episode_id=episode.pk,
         attempt=attempt,
@@ -240,11 +235,8 @@ def _submit(
 
     def on_progress(percent: int) -> None:
         try:
-            Episode.objects.filter(pk=episode.pk, status=Status.PROCESSING, attempt=attempt).update(
-                progress_percent=max(0, min(99, percent)),
-                progress_at=timezone.now(),
-                updated_at=timezone.now(),
-            )
+            # Below 100 while running: only finish() marks the episode done.
+            episode.record_progress(min(99, percent), attempt=attempt, now=timezone.now())
         except DatabaseError as exc:  # a busy database must not abort the encode
             log.warning("episode %s: progress not recorded: %s", episode.pk, exc)
 
@@ -268,11 +260,7 @@ def _submit(
             now=now,
         )
         return "failed"
-    now = now or timezone.now()
-    recorded = Episode.objects.filter(
-        pk=episode.pk, status=Status.PROCESSING, attempt=attempt, transcode_job_id=""
-    ).update(transcode_job_id=job_id, submitted_at=now, progress_at=now, updated_at=now)
-    if not recorded:
+    if not episode.record_job(job_id, attempt=attempt, now=now or timezone.now()):
         return "stale run"
     return "submitted; " + poll_episode(episode.pk, transcoder=transcoder)
 
@@ -305,9 +293,7 @@ def poll_episode(
         if now - submitted > timedelta(seconds=deadline_seconds()):
             fail(episode.pk, attempt, "Transcoding took too long and was abandoned.", now=now)
             return "deadline"
-        Episode.objects.filter(
-            pk=episode.pk, status=Status.PROCESSING, attempt=attempt, transcode_job_id=job_id
-        ).update(progress_percent=max(0, min(99, status.percent)), progress_at=now, updated_at=now)
+        episode.record_progress(min(99, status.percent), attempt=attempt, job_id=job_id, now=now)
         return f"running {status.percent}%"
     if status.state is JobState.COMPLETE:
         return finish(episode.pk, attempt, job_id, status, transcoder=transcoder, now=now)
@@ -434,7 +420,7 @@ def reconcile(
     now: datetime | None = None,
     stalled_after_seconds: float | None = None,
     transcoder: Transcoder | None = None,
-    enqueue=None,
+    enqueue: Callable[[int], None] | None = None,
 ) -> ReconcileReport:
     """Repair work a crash left behind; safe to run at any time and concurrently.
 
@@ -442,27 +428,27 @@ def reconcile(
     * ``processing`` with no job id and no progress for the stall time (a
       claim or an in-worker encode that died): back to ``uploaded`` (re-run).
     * ``processing`` with a job and no progress for the stall time: poll it now.
+
+    ``enqueue(episode_id)`` queues the processing of a stuck upload; by default
+    it sends :data:`~episodes.signals.processing_requested`, whose receiver
+    enqueues the task after commit.
     """
     now = now or timezone.now()
     if stalled_after_seconds is None:
         stalled_after_seconds = stall_seconds()
     stalled = now - timedelta(seconds=stalled_after_seconds)
     if enqueue is None:
-        from episodes.tasks import process_episode as task
 
         def enqueue(episode_id: int) -> None:
-            transaction.on_commit(lambda: task.delay(episode_id=episode_id))
+            processing_requested.send(sender=Episode, episode_id=episode_id)
 
     report = ReconcileReport()
-    stuck = Episode.objects.filter(status=Status.UPLOADED, updated_at__lte=stalled)
-    for episode_id, seen in stuck.values_list("pk", "updated_at"):
+    for episode in Episode.objects.filter(status=Status.UPLOADED, updated_at__lte=stalled):
         # Touch it first: an episode waiting behind long encodes is enqueued
         # once per stall period, not once more on every pass.
-        if Episode.objects.filter(pk=episode_id, status=Status.UPLOADED, updated_at=seen).update(
-            updated_at=now
-        ):
-            enqueue(episode_id)
-            report.submitted.append(episode_id)
+        if episode.touch_if_unchanged(now=now):
+            enqueue(episode.pk)
+            report.submitted.append(episode.pk)
     dead = Episode.objects.filter(status=Status.PROCESSING, transcode_job_id="").filter(
         Q(progress_at__lte=stalled) | Q(progress_at__isnull=True)
     )

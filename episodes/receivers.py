@@ -13,7 +13,7 @@ from django.dispatch import receiver
 from kombu.exceptions import OperationalError
 
 from episodes.models import Episode
-from episodes.signals import episode_transitioned
+from episodes.signals import episode_transitioned, processing_requested
 from podcasthost.celery import app
 
 POLL_INTERVAL_SECONDS = 30.0
@@ -30,14 +30,21 @@ def enqueue_processing(sender, episode: Episode, source: str, target: str, **kwa
     Two entries: ``→ uploaded`` (new audio, a retry), and ``ready → processing``
     (new audio or a re-transcode claimed with a fresh attempt and no job yet).
     """
-    from episodes.tasks import process_episode
-
     if target == Episode.Status.UPLOADED:
-        kwargs = {"episode_id": episode.pk}
+        _enqueue_after_commit({"episode_id": episode.pk})
     elif (source, target) == (Episode.Status.READY, Episode.Status.PROCESSING):
-        kwargs = {"episode_id": episode.pk, "attempt": episode.attempt}
-    else:
-        return
+        _enqueue_after_commit({"episode_id": episode.pk, "attempt": episode.attempt})
+
+
+@receiver(processing_requested, dispatch_uid="episodes.receivers.enqueue_requested")
+def enqueue_requested(sender, episode_id: int, **kwargs) -> None:
+    """Reconcile found an upload nobody processed: process it once the transaction commits."""
+    _enqueue_after_commit({"episode_id": episode_id})
+
+
+def _enqueue_after_commit(kwargs: dict) -> None:
+    # Tasks are imported here, at the edge: domain modules never import them.
+    from episodes.tasks import process_episode
 
     def enqueue() -> None:
         try:

@@ -7,3 +7,8 @@ from django.dispatch import Signal
 #: new state), ``source`` and ``target`` (status values). Receivers that
 #: enqueue work must use ``transaction.on_commit`` / ``delay_on_commit``.
 episode_transitioned = Signal()
+
+#: Sent by ``pipeline.reconcile`` for an ``uploaded`` episode nobody picked up
+#: (its enqueue was lost). Argument: ``episode_id``. Receivers enqueue the
+#: processing with ``transaction.on_commit``.
+processing_requested = Signal()

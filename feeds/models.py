@@ -7,15 +7,71 @@ to the feeds storage, its content hash (the strong ETag) and ``built_at`` (the
 touches it, so listeners keep getting the last good feed. It also carries the
 per-podcast "publish requested" marker that debounces bursts of changes.
 
+Its changes are conditional UPDATEs through named methods (the marker, the
+publish lease, the stored rendering, the last failure), in the same
+compare-and-swap idiom as the episode lifecycle.
+
 ``FeedPublication`` is the history shown in the admin: one row per attempt
 that wrote (or failed to write) the feed.
 """
 
 from __future__ import annotations
 
+import gzip
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
 from django.db import models
+from django.db.models import F, Q
 
 from episodes.models import Podcast
+from feeds.signals import feed_publish_requested
+
+if TYPE_CHECKING:
+    from feeds.rss import RenderedFeed
+
+
+def gzip_body(body: bytes) -> bytes:
+    """The gzip bytes served to apps that accept them; the same feed always gives the same bytes."""
+    return gzip.compress(body, compresslevel=9, mtime=0)
+
+
+class FeedStateQuerySet(models.QuerySet):
+    def request_publish(self, podcast_id: int, *, now: datetime) -> bool:
+        """Set ``podcast_id``'s "publish requested" marker unless it is set; ``True`` if it was.
+
+        The winner (the first change of a burst) sends
+        :data:`~feeds.signals.feed_publish_requested`; later calls find the
+        marker set and do nothing until the publish clears it.
+        """
+        self.get_or_create(podcast_id=podcast_id)
+        won = (
+            self.filter(podcast_id=podcast_id, publish_requested_at__isnull=True).update(
+                publish_requested_at=now
+            )
+            == 1
+        )
+        if won:
+            feed_publish_requested.send(sender=FeedState, podcast_id=podcast_id)
+        return won
+
+    def clear_stale_requests(self, *, before: datetime) -> list[int]:
+        """Clear markers set before ``before`` (their task was lost); returns those podcast ids."""
+        stale = self.filter(publish_requested_at__lt=before)
+        podcast_ids = list(stale.values_list("podcast_id", flat=True))
+        stale.update(publish_requested_at=None)
+        return podcast_ids
+
+    def failed_quietly(self, *, since: datetime) -> FeedStateQuerySet:
+        """Feeds whose last publish failed (or never reached storage) and rest since ``since``.
+
+        Nothing is queued for them and no failure is newer than ``since``: their
+        own retries have ended.
+        """
+        return self.filter(
+            ~Q(content_hash=F("published_hash")) | ~Q(last_error=""),
+            publish_requested_at__isnull=True,
+        ).exclude(last_error_at__gte=since)
 
 
 class FeedState(models.Model):
@@ -47,8 +103,68 @@ class FeedState(models.Model):
     last_error = models.TextField(blank=True)
     last_error_at = models.DateTimeField(null=True, blank=True)
 
+    objects = FeedStateQuerySet.as_manager()
+
     def __str__(self) -> str:
         return f"feed of {self.podcast.slug}"
+
+    def _write_if(self, condition: Q, **changes) -> bool:
+        """One UPDATE of this row, only if it still matches ``condition``; ``True`` if it did."""
+        won = FeedState.objects.filter(condition, pk=self.pk).update(**changes) == 1
+        if won:
+            for name, value in changes.items():
+                setattr(self, name, value)
+        return won
+
+    def take_lease(self, now: datetime, duration: timedelta) -> bool:
+        """Become the one publish of this feed until ``now + duration``; ``False`` if leased.
+
+        A lease past its end (its publisher crashed) can be taken.
+        """
+        return self._write_if(
+            Q(publishing_until__isnull=True) | Q(publishing_until__lt=now),
+            publishing_until=now + duration,
+        )
+
+    def release(self) -> bool:
+        """End the lease this copy took; ``False`` if another publish holds the feed now."""
+        return self._write_if(Q(publishing_until=self.publishing_until), publishing_until=None)
+
+    def clear_request(self) -> bool:
+        """Clear the "publish requested" marker: changes from now on request a new publish."""
+        return self._write_if(Q(), publish_requested_at=None)
+
+    def store_rendering(
+        self,
+        rendered: RenderedFeed,
+        *,
+        now: datetime,
+        published: bool = False,
+        clear_error: bool = False,
+    ) -> bool:
+        """Make ``rendered`` (rendered at ``now``) what the public feed view serves.
+
+        ``published``: it was also written to the feeds storage. ``clear_error``:
+        the publish succeeded, so the last failure is over. ``False`` if the row
+        is gone.
+        """
+        changes: dict = {
+            "content_hash": rendered.content_hash,
+            "body": rendered.body,
+            "body_gzip": gzip_body(rendered.body),
+            "item_count": rendered.item_count,
+            "built_at": rendered.built_at,
+            "rendered_at": now,
+        }
+        if published:
+            changes["published_hash"] = rendered.content_hash
+        if clear_error:
+            changes["last_error"] = ""
+        return self._write_if(Q(), **changes)
+
+    def record_failure(self, message: str, *, now: datetime) -> bool:
+        """Note that a publish failed with ``message``; the stored rendering stays."""
+        return self._write_if(Q(), last_error=message, last_error_at=now)
 
 
 class FeedPublication(models.Model):

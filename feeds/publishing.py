@@ -21,7 +21,6 @@ raised so the Celery task retries.
 
 from __future__ import annotations
 
-import gzip
 import logging
 import os
 import tempfile
@@ -31,10 +30,9 @@ from datetime import UTC, datetime, timedelta
 from django.conf import settings
 from django.core.files.storage import FileSystemStorage, storages
 from django.db import transaction
-from django.db.models import DateTimeField, F, Q, Value
+from django.db.models import DateTimeField, F, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
-from kombu.exceptions import OperationalError
 
 from episodes.models import Podcast
 from feeds.models import FeedPublication, FeedState
@@ -84,31 +82,13 @@ def request_publish(podcast_id: int, *, now: datetime | None = None) -> bool:
     """Note that ``podcast_id``'s feed may have changed and queue one debounced publish.
 
     The first call of a burst sets the per-podcast ``publish_requested_at``
-    marker (a conditional UPDATE) and queues the task after the transaction
-    commits, ``FEED_PUBLISH_DELAY_SECONDS`` later; later calls see the marker
-    and do nothing. The task clears the marker before it renders, so a change
-    made while it runs queues a new publish. Returns True if a publish was queued.
+    marker (a conditional UPDATE); its ``feed_publish_requested`` receiver
+    queues the task after the transaction commits, ``FEED_PUBLISH_DELAY_SECONDS``
+    later. Later calls see the marker and do nothing. The task clears the
+    marker before it renders, so a change made while it runs queues a new
+    publish. Returns True if a publish was queued.
     """
-    now = now or timezone.now()
-    FeedState.objects.get_or_create(podcast_id=podcast_id)
-    won = FeedState.objects.filter(podcast_id=podcast_id, publish_requested_at__isnull=True).update(
-        publish_requested_at=now
-    )
-    if won:
-        transaction.on_commit(lambda: _enqueue_publish(podcast_id))
-    return bool(won)
-
-
-def _enqueue_publish(podcast_id: int) -> None:
-    from feeds.tasks import publish_feed_task
-
-    delay = settings.FEED_PUBLISH_DELAY_SECONDS
-    try:
-        publish_feed_task.apply_async(kwargs={"podcast_id": podcast_id}, countdown=delay)
-    except OperationalError:
-        # The broker is down: the creator's save must not fail for it. The
-        # marker stays set, so publish_due re-queues once it is stale.
-        logger.warning("Could not queue the feed publish of podcast %s", podcast_id, exc_info=True)
+    return FeedState.objects.request_publish(podcast_id, now=now or timezone.now())
 
 
 def publish_due(*, now: datetime | None = None) -> list[int]:
@@ -133,19 +113,12 @@ def publish_due(*, now: datetime | None = None) -> list[int]:
         .values_list("pk", flat=True)
     )
     stale_before = now - timedelta(seconds=settings.FEED_STALE_REQUEST_SECONDS)
-    stale = FeedState.objects.filter(publish_requested_at__lt=stale_before)
     # A lost task left its marker set: clear it so request_publish queues again.
-    stale_ids = list(stale.values_list("podcast_id", flat=True))
-    stale.update(publish_requested_at=None)
+    stale_ids = FeedState.objects.clear_stale_requests(before=stale_before)
     # A failed publish retries with backoff on its own; the sweep takes it
     # over only once that chain has had time to end, so chains never pile up.
-    failed = (
-        FeedState.objects.filter(
-            ~Q(content_hash=F("published_hash")) | ~Q(last_error=""),
-            publish_requested_at__isnull=True,
-        )
-        .exclude(last_error_at__gte=stale_before)
-        .values_list("podcast_id", flat=True)
+    failed = FeedState.objects.failed_quietly(since=stale_before).values_list(
+        "podcast_id", flat=True
     )
     due = sorted(set(scheduled) | set(stale_ids) | set(failed))
     for podcast_id in due:
@@ -172,23 +145,6 @@ def render_current(podcast: Podcast, state: FeedState, now: datetime) -> Rendere
     return RenderedFeed(render_feed(podcast, episodes, built_at=now), len(episodes), now)
 
 
-def _gzip(body: bytes) -> bytes:
-    # mtime=0: the same feed always compresses to the same bytes.
-    return gzip.compress(body, compresslevel=9, mtime=0)
-
-
-def _store_state(state_pk: int, rendered: RenderedFeed, now: datetime, **fields) -> None:
-    FeedState.objects.filter(pk=state_pk).update(
-        content_hash=rendered.content_hash,
-        body=rendered.body,
-        body_gzip=_gzip(rendered.body),
-        item_count=rendered.item_count,
-        built_at=rendered.built_at,
-        rendered_at=now,
-        **fields,
-    )
-
-
 def ensure_rendered(podcast_id: int, *, now: datetime | None = None) -> None:
     """Render a feed that has no stored rendering yet, without publishing it.
 
@@ -200,7 +156,7 @@ def ensure_rendered(podcast_id: int, *, now: datetime | None = None) -> None:
     state, _ = FeedState.objects.get_or_create(podcast=podcast)
     if state.content_hash:
         return
-    _store_state(state.pk, render_current(podcast, state, now), now)
+    state.store_rendering(render_current(podcast, state, now), now=now)
 
 
 # --- writing ---
@@ -258,9 +214,11 @@ def invalidate_cdn(key: str, *, reference: str) -> str:
     return answer["Invalidation"]["Id"]
 
 
-def _record_failure(podcast: Podcast, now: datetime, rendered, exc: Exception) -> None:
+def _record_failure(
+    podcast: Podcast, state: FeedState, now: datetime, rendered, exc: Exception
+) -> None:
     message = f"{type(exc).__name__}: {exc}"[:2000]
-    FeedState.objects.filter(podcast=podcast).update(last_error=message, last_error_at=now)
+    state.record_failure(message, now=now)
     FeedPublication.objects.create(
         podcast=podcast,
         created_at=now,
@@ -293,18 +251,15 @@ def publish_feed(
         return _publish(podcast, state, now, dry_run=True, force=force)
     # One publish per feed at a time: two overlapping runs could otherwise write
     # an older rendering after a newer one and drop an episode from the feed.
-    leased = FeedState.objects.filter(
-        Q(publishing_until__isnull=True) | Q(publishing_until__lt=now), pk=state.pk
-    ).update(publishing_until=now + PUBLISH_LEASE)
-    if not leased:
+    if not state.take_lease(now, PUBLISH_LEASE):
         raise PublishBusy(f"The feed of {podcast.slug} is being published by another worker.")
     try:
         state.refresh_from_db()
         # Changes after this point set the marker again and queue a new publish.
-        FeedState.objects.filter(pk=state.pk).update(publish_requested_at=None)
+        state.clear_request()
         return _publish(podcast, state, now, dry_run=False, force=force)
     finally:
-        FeedState.objects.filter(pk=state.pk).update(publishing_until=None)
+        state.release()
 
 
 def _publish(
@@ -317,7 +272,7 @@ def _publish(
         if dry_run:
             return PublishResult(podcast.pk, rendered.content_hash, rendered.item_count, changed)
         if not changed:
-            _store_state(state.pk, rendered, now, last_error="")
+            state.store_rendering(rendered, now=now, clear_error=True)
             return PublishResult(podcast.pk, rendered.content_hash, rendered.item_count, False)
         key = feed_key(podcast.slug)
         write_feed(key, rendered.body)
@@ -326,10 +281,10 @@ def _publish(
         )
     except Exception as exc:
         logger.exception("Publishing the feed of %s failed", podcast.slug)
-        _record_failure(podcast, now, rendered, exc)
+        _record_failure(podcast, state, now, rendered, exc)
         raise PublishError(f"Publishing the feed of {podcast.slug} failed: {exc}") from exc
     with transaction.atomic():
-        _store_state(state.pk, rendered, now, published_hash=rendered.content_hash, last_error="")
+        state.store_rendering(rendered, now=now, published=True, clear_error=True)
         FeedPublication.objects.create(
             podcast=podcast,
             created_at=now,

@@ -2,17 +2,45 @@
 
 Status changes are conditional UPDATEs that ``post_save`` never sees, so the
 ``episode_transitioned`` signal covers "an episode became ready"; ``post_save``
-and ``post_delete`` cover admin edits of shows, episodes and renditions.
+and ``post_delete`` cover admin edits of shows, episodes and renditions. A won
+request (``feed_publish_requested``) queues the publish task after commit.
 """
 
 from __future__ import annotations
 
+import logging
+
+from django.conf import settings
+from django.db import transaction
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
+from kombu.exceptions import OperationalError
 
 from episodes.models import Episode, Podcast, Rendition
 from episodes.signals import episode_transitioned
 from feeds.publishing import request_publish
+from feeds.signals import feed_publish_requested
+
+logger = logging.getLogger(__name__)
+
+
+@receiver(feed_publish_requested, dispatch_uid="feeds.receivers.enqueue_publish")
+def enqueue_publish(sender, podcast_id: int, **kwargs) -> None:
+    """Queue the publish task once the transaction commits, ``FEED_PUBLISH_DELAY_SECONDS`` later."""
+    transaction.on_commit(lambda: _enqueue_publish(podcast_id))
+
+
+def _enqueue_publish(podcast_id: int) -> None:
+    # Tasks are imported here, at the edge: domain modules never import them.
+    from feeds.tasks import publish_feed_task
+
+    delay = settings.FEED_PUBLISH_DELAY_SECONDS
+    try:
+        publish_feed_task.apply_async(kwargs={"podcast_id": podcast_id}, countdown=delay)
+    except OperationalError:
+        # The broker is down: the creator's save must not fail for it. The
+        # marker stays set, so publish_due re-queues once it is stale.
+        logger.warning("Could not queue the feed publish of podcast %s", podcast_id, exc_info=True)
 
 
 @receiver(episode_transitioned, dispatch_uid="feeds_episode_transitioned")
