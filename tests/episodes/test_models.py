@@ -1,8 +1,10 @@
-"""Integrity of podcasts, episodes and renditions, enforced by the database."""
+"""Integrity of podcasts, episodes and renditions, enforced by the database, and the
+episode's conditional writes of pipeline facts (a stale copy loses and writes nothing)."""
 
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 
 import pytest
 from django.core.exceptions import ValidationError
@@ -179,3 +181,144 @@ def test_slugs_the_site_uses_are_refused(make_podcast, slug):
     with pytest.raises(ValidationError) as info:
         podcast.full_clean()
     assert "used by the site itself" in info.value.message_dict["slug"][0]
+
+
+# --- pipeline facts: each write is a conditional UPDATE that tells whether it won ---
+
+S = Episode.Status
+
+FACTS = {
+    "duration_seconds": 61.5,
+    "container": "wav",
+    "codec": "pcm_s16le",
+    "sample_rate": 44100,
+    "channels": 2,
+    "loudness_lufs": -19.25,
+}
+
+
+def _processing(make_episode, **fields) -> Episode:
+    episode = make_episode()
+    Episode.objects.filter(pk=episode.pk).update(status=S.PROCESSING, attempt=3, **fields)
+    episode.refresh_from_db()
+    return episode
+
+
+def test_record_probe_stores_the_facts_of_the_current_run(make_episode):
+    episode = _processing(make_episode)
+
+    assert episode.record_probe(attempt=3, **FACTS) is True
+
+    fresh = Episode.objects.get(pk=episode.pk)
+    assert {name: getattr(fresh, name) for name in FACTS} == FACTS
+
+
+def test_record_probe_of_a_superseded_run_writes_nothing(make_episode):
+    episode = _processing(make_episode)
+
+    assert episode.record_probe(attempt=2, **FACTS) is False
+
+    fresh = Episode.objects.get(pk=episode.pk)
+    assert (fresh.duration_seconds, fresh.codec, fresh.channels) == (None, "", None)
+
+
+def test_record_job_wins_once_and_stamps_the_submission(make_episode, now):
+    episode = _processing(make_episode)
+    other_worker = Episode.objects.get(pk=episode.pk)
+
+    assert episode.record_job("job-1", attempt=3, now=now) is True
+    assert other_worker.record_job("job-2", attempt=3, now=now) is False
+
+    fresh = Episode.objects.get(pk=episode.pk)
+    assert fresh.transcode_job_id == "job-1"
+    assert fresh.submitted_at == fresh.progress_at == fresh.updated_at == now
+
+
+@pytest.mark.parametrize(("status", "attempt"), [(S.PROCESSING, 2), (S.UPLOADED, 3), (S.FAILED, 3)])
+def test_record_job_of_a_stale_run_writes_nothing(make_episode, now, status, attempt):
+    episode = _processing(make_episode)
+    Episode.objects.filter(pk=episode.pk).update(status=status)
+
+    assert episode.record_job("job-1", attempt=attempt, now=now) is False
+
+    fresh = Episode.objects.get(pk=episode.pk)
+    assert (fresh.transcode_job_id, fresh.submitted_at) == ("", None)
+
+
+def test_record_progress_checks_the_run_and_the_job_it_reports_on(make_episode, now):
+    episode = _processing(make_episode, transcode_job_id="job-1")
+
+    assert episode.record_progress(150, attempt=3, job_id="job-1", now=now) is True
+    assert Episode.objects.get(pk=episode.pk).progress_percent == 100
+    assert episode.record_progress(10, attempt=2, now=now) is False
+    assert episode.record_progress(20, attempt=3, job_id="job-0", now=now) is False
+
+    fresh = Episode.objects.get(pk=episode.pk)
+    assert (fresh.progress_percent, fresh.progress_at) == (100, now)
+
+
+def test_every_run_starts_without_the_last_runs_job_progress_or_error(make_episode, now):
+    """retry, requeue and a new claim all clear what the previous run left behind."""
+    leftovers = {"transcode_job_id": "old-job", "progress_percent": 60, "error_message": "boom"}
+    episode = _processing(make_episode, **leftovers)
+    later = now + timedelta(minutes=1)
+
+    assert episode.requeue(now=later)
+    requeued = Episode.objects.get(pk=episode.pk)
+    Episode.objects.filter(pk=episode.pk).update(status=S.FAILED, **leftovers)
+    episode.refresh_from_db()
+    assert episode.retry(now=later)
+    retried = Episode.objects.get(pk=episode.pk)
+    Episode.objects.filter(pk=episode.pk).update(**leftovers)
+    episode.refresh_from_db()
+    assert episode.start_processing(now=later)
+    claimed = Episode.objects.get(pk=episode.pk)
+
+    for fresh in (requeued, retried, claimed):
+        assert (
+            fresh.transcode_job_id,
+            fresh.progress_percent,
+            fresh.progress_at,
+            fresh.error_message,
+        ) == ("", 0, later, "")
+    assert (requeued.status, retried.status, claimed.status) == (
+        S.UPLOADED,
+        S.UPLOADED,
+        S.PROCESSING,
+    )
+
+
+def test_requeue_of_a_stale_copy_writes_nothing(make_episode):
+    episode = _processing(make_episode)
+    stale = Episode.objects.get(pk=episode.pk)
+    assert episode.mark_failed("gave up")
+
+    assert stale.requeue() is False
+
+    assert Episode.objects.get(pk=episode.pk).status == S.FAILED
+
+
+def test_touch_if_unchanged_wins_once_among_copies_that_saw_the_same_row(make_episode, now):
+    episode = make_episode()
+    Episode.objects.filter(pk=episode.pk).update(status=S.UPLOADED)
+    first, second = Episode.objects.get(pk=episode.pk), Episode.objects.get(pk=episode.pk)
+    later = now + timedelta(hours=1)
+
+    assert first.touch_if_unchanged(now=later) is True
+    assert second.touch_if_unchanged(now=later + timedelta(seconds=1)) is False
+
+    assert Episode.objects.get(pk=episode.pk).updated_at == later
+
+
+def test_touch_if_unchanged_loses_once_the_status_moved(make_episode, now):
+    episode = make_episode()
+    Episode.objects.filter(pk=episode.pk).update(status=S.UPLOADED)
+    seen = Episode.objects.get(pk=episode.pk)
+    episode.refresh_from_db()
+    assert episode.start_processing(now=now)
+    Episode.objects.filter(pk=episode.pk).update(updated_at=seen.updated_at)
+
+    assert seen.touch_if_unchanged(now=now + timedelta(hours=1)) is False
+
+    fresh = Episode.objects.get(pk=episode.pk)
+    assert (fresh.status, fresh.updated_at) == (S.PROCESSING, seen.updated_at)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gzip
 from contextlib import contextmanager
 from datetime import timedelta
 
@@ -318,3 +319,115 @@ def test_one_publish_per_feed_at_a_time(aws, show, now):
     body = aws["s3"].get_object(Bucket=BUCKET, Key=f"{show.slug}/feed.xml")["Body"].read()
     assert parse_both(body)[0].feed.title == "Retitled"
     assert FeedState.objects.get(podcast=show).publishing_until is None
+
+
+# --- FeedState: the marker, the lease, the rendering, the failure (conditional writes) ---
+
+
+@pytest.fixture
+def quiet_show(make_podcast):
+    """A show whose FeedState exists with no publish requested yet."""
+    podcast = make_podcast()
+    FeedState.objects.filter(podcast=podcast).update(publish_requested_at=None)
+    return podcast
+
+
+def test_request_publish_sets_the_marker_once_and_queues_one_publish_after_commit(
+    quiet_show, now, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks() as callbacks:
+        first = FeedState.objects.request_publish(quiet_show.pk, now=now)
+        second = FeedState.objects.request_publish(quiet_show.pk, now=now + timedelta(seconds=1))
+
+    assert (first, second) == (True, False)
+    assert len(callbacks) == 1
+    assert FeedState.objects.get(podcast=quiet_show).publish_requested_at == now
+
+
+def test_request_publish_creates_the_state_of_a_show_that_has_none(
+    quiet_show, now, django_capture_on_commit_callbacks
+):
+    FeedState.objects.filter(podcast=quiet_show).delete()
+    with django_capture_on_commit_callbacks() as callbacks:
+        assert FeedState.objects.request_publish(quiet_show.pk, now=now) is True
+    assert len(callbacks) == 1
+    assert FeedState.objects.get(podcast=quiet_show).publish_requested_at == now
+
+
+def test_clear_request_lets_the_next_change_queue_a_new_publish(
+    quiet_show, now, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks() as callbacks:
+        FeedState.objects.request_publish(quiet_show.pk, now=now)
+        assert FeedState.objects.get(podcast=quiet_show).clear_request() is True
+        assert FeedState.objects.request_publish(quiet_show.pk, now=now) is True
+    assert len(callbacks) == 2
+
+
+def test_clear_stale_requests_clears_only_markers_older_than_the_cutoff(make_podcast, now):
+    stale, fresh, idle = make_podcast(), make_podcast(), make_podcast()
+    FeedState.objects.filter(podcast=stale).update(publish_requested_at=now - timedelta(hours=1))
+    FeedState.objects.filter(podcast=fresh).update(publish_requested_at=now)
+    FeedState.objects.filter(podcast=idle).update(publish_requested_at=None)
+
+    assert FeedState.objects.clear_stale_requests(before=now - timedelta(minutes=1)) == [stale.pk]
+
+    markers = dict(FeedState.objects.values_list("podcast_id", "publish_requested_at"))
+    assert markers == {stale.pk: None, fresh.pk: now, idle.pk: None}
+
+
+def test_take_lease_has_one_holder_until_the_lease_ends(quiet_show, now):
+    holder = FeedState.objects.get(podcast=quiet_show)
+    other = FeedState.objects.get(podcast=quiet_show)
+
+    assert holder.take_lease(now, timedelta(minutes=5)) is True
+    assert other.take_lease(now + timedelta(minutes=4), timedelta(minutes=5)) is False
+    # A lease past its end (its publisher crashed) can be taken.
+    assert other.take_lease(now + timedelta(minutes=6), timedelta(minutes=5)) is True
+
+    assert FeedState.objects.get(pk=holder.pk).publishing_until == now + timedelta(minutes=11)
+
+
+def test_release_by_a_publisher_whose_lease_ran_out_keeps_the_new_holders_lease(quiet_show, now):
+    late = FeedState.objects.get(podcast=quiet_show)
+    assert late.take_lease(now, timedelta(minutes=5))
+    current = FeedState.objects.get(podcast=quiet_show)
+    assert current.take_lease(now + timedelta(minutes=6), timedelta(minutes=5))
+
+    assert late.release() is False
+    assert FeedState.objects.get(pk=late.pk).publishing_until == now + timedelta(minutes=11)
+    assert current.release() is True
+    assert FeedState.objects.get(pk=late.pk).publishing_until is None
+
+
+def test_store_rendering_is_what_the_view_serves_and_published_marks_the_storage_copy(
+    quiet_show, now, client
+):
+    state = FeedState.objects.get(podcast=quiet_show)
+    state.record_failure("S3: boom", now=now)
+    rendered = build_feed(quiet_show, now=now)
+
+    assert state.store_rendering(rendered, now=now) is True
+    stored = FeedState.objects.get(pk=state.pk)
+    assert (stored.content_hash, bytes(stored.body)) == (rendered.content_hash, rendered.body)
+    assert gzip.decompress(bytes(stored.body_gzip)) == rendered.body
+    assert (stored.built_at, stored.rendered_at, stored.item_count) == (now, now, 0)
+    assert (stored.published_hash, stored.last_error) == ("", "S3: boom")
+    assert client.get(f"/{quiet_show.slug}/feed.xml").content == rendered.body
+
+    assert state.store_rendering(rendered, now=now, published=True, clear_error=True)
+    stored = FeedState.objects.get(pk=state.pk)
+    assert (stored.published_hash, stored.last_error) == (rendered.content_hash, "")
+
+
+def test_record_failure_keeps_the_stored_rendering(quiet_show, now):
+    state = FeedState.objects.get(podcast=quiet_show)
+    rendered = build_feed(quiet_show, now=now)
+    state.store_rendering(rendered, now=now, published=True)
+
+    assert state.record_failure("InternalError: boom", now=now) is True
+
+    stored = FeedState.objects.get(pk=state.pk)
+    assert (stored.last_error, stored.last_error_at) == ("InternalError: boom", now)
+    assert bytes(stored.body) == rendered.body
+    assert stored.published_hash == rendered.content_hash
