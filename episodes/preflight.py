@@ -71,10 +71,7 @@ def run_checks(client_factory: ClientFactory = boto3_client) -> list[Check]:
 
 # ------------------------------------------------------------------ storage
 def _describe(storage: Any) -> str:
-    bucket = getattr(storage, "bucket_name", None)
-    if bucket:
-        return f"S3 bucket {bucket}"
-    return f"folder {getattr(storage, 'location', '?')}"
+    return storage.describe()
 
 
 def check_storage(alias: str) -> Check:
@@ -89,7 +86,7 @@ def check_storage(alias: str) -> Check:
     except Exception as exc:  # a broken STORAGES entry: report, don't crash
         return Check(name, False, f"cannot be built ({exc}); fix: check {variable}.")
     where = _describe(storage)
-    if getattr(storage, "bucket_name", None):
+    if not storage.serves_locally:
         fix = (
             f"fix: create the bucket or set {variable} to the stack's bucket ({STACK_ENV_HINT}), "
             "check AWS_REGION, and give these credentials the stack's AppPolicyArn."
