@@ -86,7 +86,10 @@ class AppStorage:
         raise NotImplementedError
 
     def read_start(self, key: str, n_bytes: int) -> bytes:
-        """The first ``n_bytes`` of ``key`` (fewer if it is shorter). Raises if it is absent."""
+        """The first ``n_bytes`` of ``key`` (fewer if it is shorter).
+
+        Raises ``FileNotFoundError`` if it does not exist.
+        """
         raise NotImplementedError
 
     def put_bytes(self, key: str, data: bytes, *, content_type: str, cache_control: str) -> None:

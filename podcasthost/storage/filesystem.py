@@ -114,6 +114,9 @@ class FileSystemStorage(AppStorage, django_storage.FileSystemStorage):
                 raise FileNotFoundError(src_key) from exc
             shutil.copyfile(src, part)
         os.replace(part, dst)
+        # A repeat links the inode dst already is: rename() then does nothing
+        # and leaves ``part`` (https://pubs.opengroup.org/onlinepubs/9799919799/functions/rename.html).
+        part.unlink(missing_ok=True)
 
     def server_copy(
         self,

@@ -88,9 +88,14 @@ class S3Storage(AppStorage, django_storages_s3.S3Storage):
 
     def read_start(self, key: str, n_bytes: int) -> bytes:
         """One ranged GET. https://www.rfc-editor.org/rfc/rfc9110#name-range"""
-        answer = self._client.get_object(
-            Bucket=self.bucket_name, Key=self._key(key), Range=f"bytes=0-{n_bytes - 1}"
-        )
+        try:
+            answer = self._client.get_object(
+                Bucket=self.bucket_name, Key=self._key(key), Range=f"bytes=0-{n_bytes - 1}"
+            )
+        except ClientError as exc:
+            if _error_code(exc) in _MISSING:
+                raise FileNotFoundError(key) from exc
+            raise
         return answer["Body"].read()
 
     def put_bytes(self, key: str, data: bytes, *, content_type: str, cache_control: str) -> None:
