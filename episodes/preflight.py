@@ -17,9 +17,9 @@ from typing import Any
 
 from django.conf import settings
 from django.core.files.base import ContentFile
-from django.core.files.storage import storages
 
 from episodes.probe import ffmpeg_binary
+from podcasthost.storage import get_storage
 
 # Each storage's settings variable, and where its probe object goes: under a
 # prefix the stack's AppPolicy lets the app write (uploads/ in the uploads bucket).
@@ -82,7 +82,7 @@ def check_storage(alias: str) -> Check:
     name = f"storage {alias}"
     variable = STORAGE_VARIABLES[alias]
     try:
-        storage = storages[alias]
+        storage = get_storage(alias)
     except Exception as exc:  # a broken STORAGES entry: report, don't crash
         return Check(name, False, f"cannot be built ({exc}); fix: check {variable}.")
     where = _describe(storage)
