@@ -26,16 +26,14 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import re
 import secrets
-import shutil
 import subprocess
 import tempfile
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from urllib.parse import unquote_plus
 
@@ -48,11 +46,9 @@ from django.utils.text import slugify
 
 from episodes.models import Episode, Podcast
 from episodes.probe import ffmpeg_binary
-from episodes.transcoders import storage_io
 from episodes.uploads import (
     UploadError,
     confirm_upload,
-    is_s3,
     max_upload_bytes,
     upload_key_for,
     uploads_storage,
@@ -116,14 +112,8 @@ def title_from_name(filename: str) -> str:
 
 def title_for_stored(key: str, filename: str) -> str:
     """Title of an object in the uploads storage: its tag (read from its first MiB) or its name."""
-    storage = uploads_storage()
     try:
-        if is_s3(storage):
-            head = storage.bucket.Object(key).get(Range=f"bytes=0-{TAG_HEAD_BYTES - 1}")
-            data = head["Body"].read()
-        else:
-            with storage.open(key, "rb") as f:
-                data = f.read(TAG_HEAD_BYTES)
+        data = uploads_storage().read_start(key, TAG_HEAD_BYTES)
     except Exception:
         logger.warning("Could not read the head of %s for its tags", key, exc_info=True)
         data = b""
@@ -164,73 +154,28 @@ class _Stored:
 
 def _head(storage, key: str) -> _Stored | None:
     """Size, ETag and modification time of ``key``; ``None`` if it does not exist."""
-    path = storage_io.local_path(storage, key)
-    if path is not None:
-        try:
-            stat = path.stat()
-        except FileNotFoundError:
-            return None
-        modified = datetime.fromtimestamp(stat.st_mtime, tz=UTC)
-        return _Stored(stat.st_size, "", modified)
-    from botocore.exceptions import ClientError
-
-    try:
-        head = storage.connection.meta.client.head_object(
-            Bucket=storage.bucket_name, Key=storage_io._s3_key(storage, key)
-        )
-    except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
-            return None
-        raise
-    return _Stored(head["ContentLength"], head["ETag"].strip('"'), head["LastModified"])
+    head = storage.head(key)
+    return None if head is None else _Stored(head.size_bytes, head.etag, head.modified_at)
 
 
 def _copy(storage, src: str, dest: str, expected: _Stored) -> bool:
     """Copy ``src`` to ``dest`` inside the storage, server-side on S3.
 
-    boto3's managed ``copy`` uses one ``CopyObject`` up to
-    :data:`COPY_MULTIPART_THRESHOLD` and ``UploadPartCopy`` beyond
-    (``CopyObject`` stops at 5 GB:
-    https://docs.aws.amazon.com/AmazonS3/latest/userguide/copy-object.html).
-    ``CopySourceIfMatch`` pins the version we checked: ``False`` (nothing
+    One request up to :data:`COPY_MULTIPART_THRESHOLD`, parts above.
+    ``expected``'s ETag pins the version we checked: ``False`` (nothing
     copied) if ``src`` was replaced in between. Raises :class:`IngestError` if
     it was removed.
     """
-    src_path = storage_io.local_path(storage, src)
-    if src_path is not None:
-        dest_path = storage_io.local_path(storage, dest)
-        dest_path.parent.mkdir(parents=True, exist_ok=True)
-        part = dest_path.with_name(f".{dest_path.name}.{secrets.token_hex(4)}.part")
-        try:
-            shutil.copyfile(src_path, part)
-            os.replace(part, dest_path)  # appears whole or not at all
-        except FileNotFoundError:
-            part.unlink(missing_ok=True)
-            raise IngestError(f"{src!r} disappeared while being ingested.") from None
-        return True
-    from boto3.s3.transfer import TransferConfig
-    from botocore.exceptions import ClientError
-
-    client = storage.connection.meta.client
     try:
-        client.copy(
-            {"Bucket": storage.bucket_name, "Key": storage_io._s3_key(storage, src)},
-            storage.bucket_name,
-            storage_io._s3_key(storage, dest),
-            ExtraArgs={"CopySourceIfMatch": f'"{expected.etag}"'},
-            Config=TransferConfig(
-                multipart_threshold=COPY_MULTIPART_THRESHOLD,
-                multipart_chunksize=COPY_PART_BYTES,
-            ),
+        return storage.server_copy(
+            src,
+            dest,
+            if_etag=expected.etag,
+            multipart_threshold_bytes=COPY_MULTIPART_THRESHOLD,
+            part_bytes=COPY_PART_BYTES,
         )
-    except ClientError as exc:
-        code = exc.response.get("Error", {}).get("Code")
-        if code in ("412", "PreconditionFailed"):
-            return False
-        if code in ("404", "NoSuchKey", "NotFound"):
-            raise IngestError(f"{src!r} disappeared while being ingested.") from exc
-        raise
-    return True
+    except FileNotFoundError as exc:
+        raise IngestError(f"{src!r} disappeared while being ingested.") from exc
 
 
 def _same_version(current: _Stored | None, expected: _Stored) -> bool:
@@ -340,10 +285,10 @@ def ingest_dropped_object(obj: DroppedObject, *, now: datetime | None = None) ->
         title = title_for_stored(key, name)
         episode = _create_uploaded(podcast, guid, title, key, stored.size, name[:255], now)
     except BaseException:
-        storage_io.delete_quietly(storage, key)
+        storage.delete_quietly(key)
         raise
     if episode is None:  # another consumer won the race for this notification
-        storage_io.delete_quietly(storage, key)
+        storage.delete_quietly(key)
         return None
     logger.info("Ingested %s as episode %s (%s) at %s", obj.key, episode.pk, title, key)
     # Committed: only now may the dropped file go. If this fails the message

@@ -42,7 +42,6 @@ from episodes.transcoders import (
     TranscodeRequest,
     TransientTranscoderError,
     get_transcoder,
-    storage_io,
 )
 
 log = logging.getLogger(__name__)
@@ -148,9 +147,7 @@ def process_episode(
     suffix = Path(episode.source_key).suffix
     with contextlib.ExitStack() as stack:
         try:
-            source = stack.enter_context(
-                storage_io.local_copy(uploads, episode.source_key, suffix=suffix)
-            )
+            source = stack.enter_context(uploads.local_copy(episode.source_key, suffix=suffix))
         except (OSError, BotoCoreError, ClientError) as exc:
             if not _is_missing(exc):
                 # A network hiccup, throttling or a full temp disk: not the
@@ -341,7 +338,7 @@ def finish(
                 log.warning("episode %s: output of unknown preset %s", episode_id, output.preset)
                 continue
             key = preset.key_for(episode.podcast.slug, str(episode.guid), attempt)
-            storage_io.replace_with_copy(media, output.key, key, content_type=preset.mime_type)
+            media.replace_with_copy(output.key, key, content_type=preset.mime_type)
             size = media.size(key)
             if size > 0:
                 produced.append((preset, key, size, output))

@@ -17,9 +17,9 @@ from typing import Any
 
 from django.conf import settings
 from django.core.files.base import ContentFile
-from django.core.files.storage import storages
 
 from episodes.probe import ffmpeg_binary
+from podcasthost.storage import get_storage
 
 # Each storage's settings variable, and where its probe object goes: under a
 # prefix the stack's AppPolicy lets the app write (uploads/ in the uploads bucket).
@@ -71,10 +71,7 @@ def run_checks(client_factory: ClientFactory = boto3_client) -> list[Check]:
 
 # ------------------------------------------------------------------ storage
 def _describe(storage: Any) -> str:
-    bucket = getattr(storage, "bucket_name", None)
-    if bucket:
-        return f"S3 bucket {bucket}"
-    return f"folder {getattr(storage, 'location', '?')}"
+    return storage.describe()
 
 
 def check_storage(alias: str) -> Check:
@@ -85,11 +82,11 @@ def check_storage(alias: str) -> Check:
     name = f"storage {alias}"
     variable = STORAGE_VARIABLES[alias]
     try:
-        storage = storages[alias]
+        storage = get_storage(alias)
     except Exception as exc:  # a broken STORAGES entry: report, don't crash
         return Check(name, False, f"cannot be built ({exc}); fix: check {variable}.")
     where = _describe(storage)
-    if getattr(storage, "bucket_name", None):
+    if not storage.serves_locally:
         fix = (
             f"fix: create the bucket or set {variable} to the stack's bucket ({STACK_ENV_HINT}), "
             "check AWS_REGION, and give these credentials the stack's AppPolicyArn."

@@ -18,6 +18,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from episodes import uploads
 from episodes.models import Episode
+from podcasthost.storage import local_post
 
 
 def _managed_episode(request: HttpRequest, episode_id: int) -> Episode:
@@ -82,7 +83,7 @@ def presign(request: HttpRequest, episode_id: int) -> JsonResponse:
 def local_upload(request: HttpRequest) -> HttpResponse:
     """The one-machine POST target of a presigned form; 204 on success, like S3."""
     try:
-        uploads.receive_local_upload(request.META, request)
+        local_post.receive_local_upload(request.META, request)
     except uploads.UploadError as exc:
         # The rest of the body is left unread; gunicorn then closes the connection.
         return _error(exc)

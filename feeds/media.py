@@ -2,7 +2,7 @@
 
 Apple requires HEAD and byte-range support on media and artwork
 (https://podcasters.apple.com/support/823-podcast-requirements). Only used
-when the ``media`` storage is a local ``FileSystemStorage``; on AWS CloudFront
+when the ``media`` storage is a local folder; on AWS CloudFront
 and S3 serve the files with the ``ContentType`` the pipeline wrote.
 """
 
@@ -14,7 +14,7 @@ import re
 from collections.abc import Iterator
 
 from django.core.exceptions import SuspiciousFileOperation
-from django.core.files.storage import FileSystemStorage, storages
+from django.core.files.storage import storages
 from django.http import (
     FileResponse,
     Http404,
@@ -84,7 +84,7 @@ def serve_media(request: HttpRequest, path: str) -> HttpResponse:
     if request.method not in ("GET", "HEAD"):
         return HttpResponseNotAllowed(["GET", "HEAD"])
     storage = storages["media"]
-    if not isinstance(storage, FileSystemStorage):
+    if not storage.serves_locally:
         raise Http404("Media are served by the CDN.")
     if any(part.startswith(".") for part in path.split("/")):
         # Dot-folders hold the transcoder's scratch files: never public.

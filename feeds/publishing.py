@@ -22,13 +22,11 @@ raised so the Celery task retries.
 from __future__ import annotations
 
 import logging
-import os
-import tempfile
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
-from django.core.files.storage import FileSystemStorage, storages
+from django.core.files.storage import storages
 from django.db import transaction
 from django.db.models import DateTimeField, F, Value
 from django.db.models.functions import Coalesce
@@ -165,31 +163,10 @@ def ensure_rendered(podcast_id: int, *, now: datetime | None = None) -> None:
 def write_feed(key: str, body: bytes) -> None:
     """Write ``body`` at ``key`` in the ``feeds`` storage, replacing it atomically.
 
-    S3: one PutObject with explicit ``Content-Type`` and ``Cache-Control`` (S3
-    replaces objects atomically). Local folder: a temporary file renamed over
-    the old one, so a reader never sees half a feed. Raises the storage's error.
+    Stored with explicit ``Content-Type`` and ``Cache-Control`` where the
+    storage keeps headers; a reader never sees half a feed. Raises the storage's error.
     """
-    storage = storages["feeds"]
-    if isinstance(storage, FileSystemStorage):
-        path = storage.path(key)
-        os.makedirs(os.path.dirname(path), exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=os.path.dirname(path), prefix=".feed-")
-        try:
-            with os.fdopen(fd, "wb") as f:
-                f.write(body)
-            os.chmod(tmp, 0o644)
-            os.replace(tmp, path)
-        except BaseException:
-            if os.path.exists(tmp):
-                os.unlink(tmp)
-            raise
-        return
-    # django-storages S3Storage: its save() guesses the type from the name and
-    # has no per-object Cache-Control, so put the object through its bucket.
-    name = storage._normalize_name(key)
-    storage.bucket.Object(name).put(
-        Body=body, ContentType=CONTENT_TYPE, CacheControl=cache_control()
-    )
+    storages["feeds"].put_bytes(key, body, content_type=CONTENT_TYPE, cache_control=cache_control())
 
 
 def invalidate_cdn(key: str, *, reference: str) -> str:

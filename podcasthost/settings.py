@@ -164,7 +164,7 @@ def _storage(alias: str, bucket_var: str, *, public: bool) -> dict:
             "feeds": f"{FEED_BASE_URL}/",
         }[alias]
         return {
-            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "BACKEND": "podcasthost.storage.filesystem.FileSystemStorage",
             "OPTIONS": {"location": str(VAR_DIR / alias), "base_url": base_url},
         }
     options: dict = {
@@ -185,7 +185,7 @@ def _storage(alias: str, bucket_var: str, *, public: bool) -> dict:
         options["querystring_auth"] = False
         if CLOUDFRONT_DOMAIN:
             options["custom_domain"] = CLOUDFRONT_DOMAIN
-    return {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": options}
+    return {"BACKEND": "podcasthost.storage.s3.S3Storage", "OPTIONS": options}
 
 
 STORAGES = {

@@ -30,7 +30,7 @@ def isolated_storages(settings, tmp_path: Path) -> Path:
         ("feeds", f"{settings.FEED_BASE_URL}/"),
     ):
         storages[alias] = {
-            "BACKEND": "django.core.files.storage.FileSystemStorage",
+            "BACKEND": "podcasthost.storage.filesystem.FileSystemStorage",
             "OPTIONS": {"location": str(root / alias), "base_url": base_url},
         }
     settings.STORAGES = storages

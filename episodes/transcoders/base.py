@@ -125,7 +125,5 @@ class Transcoder:
         """Delete a finished job's staging files once the pipeline has published them."""
         from django.core.files.storage import storages
 
-        from episodes.transcoders.storage_io import delete_quietly
-
         for output in status.outputs:
-            delete_quietly(storages["media"], output.key)
+            storages["media"].delete_quietly(output.key)

@@ -25,7 +25,6 @@ from django.core.files.storage import storages
 
 from episodes.presets import Preset
 from episodes.probe import ffmpeg_binary
-from episodes.transcoders import storage_io
 from episodes.transcoders.base import (
     JobState,
     JobStatus,
@@ -143,13 +142,13 @@ class FFmpegTranscoder(Transcoder):
             self._run(request, Path(request.source_path), media, on_progress)
         else:
             suffix = Path(request.source_key).suffix
-            with storage_io.local_copy(uploads, request.source_key, suffix=suffix) as src:
+            with uploads.local_copy(request.source_key, suffix=suffix) as src:
                 self._run(request, src, media, on_progress)
         return job_id
 
     def _run(self, request, source: Path, media, on_progress) -> None:
         presets = request.presets
-        with storage_io.scratch_dir(media) as tmp:
+        with media.scratch_dir() as tmp:
             tmp = Path(tmp)
             outputs = [(p, tmp / f"{p.name}.{p.extension}") for p in presets]
             cmd = encode_command(self.binary, source, request, outputs)
@@ -166,14 +165,13 @@ class FFmpegTranscoder(Transcoder):
                     {"preset": preset.name, "key": key, "duration": duration, "bitrate": bitrate}
                 )
             for preset, path in outputs:
-                storage_io.put_file(
-                    media, path, request.staging_prefix + path.name, content_type=preset.mime_type
+                media.put_file(
+                    path, request.staging_prefix + path.name, content_type=preset.mime_type
                 )
             manifest_path = tmp / MANIFEST
             manifest_path.write_text(json.dumps(manifest))
             # Written last: its presence means the whole set is in place.
-            storage_io.put_file(
-                media,
+            media.put_file(
                 manifest_path,
                 request.staging_prefix + MANIFEST,
                 content_type="application/json",
@@ -232,9 +230,6 @@ class FFmpegTranscoder(Transcoder):
 
     def discard(self, job_id: str, status: JobStatus) -> None:
         """Delete the staging files, then the manifest (so a half-deleted set reads LOST)."""
-        from episodes.transcoders.storage_io import delete_quietly
-
-        media = storages["media"]
         if job_id.startswith(JOB_PREFIX):
-            delete_quietly(media, job_id[len(JOB_PREFIX) :] + MANIFEST)
+            storages["media"].delete_quietly(job_id[len(JOB_PREFIX) :] + MANIFEST)
         super().discard(job_id, status)

@@ -30,7 +30,6 @@ from django.core.exceptions import ImproperlyConfigured
 from django.core.files.storage import storages
 
 from episodes.presets import Preset
-from episodes.transcoders import storage_io
 from episodes.transcoders.base import (
     JobState,
     JobStatus,
@@ -169,7 +168,7 @@ class MediaConvertTranscoder(Transcoder):
             raise ImproperlyConfigured("Set MEDIACONVERT_ROLE_ARN to use the MediaConvert backend.")
         uploads, media = storages["uploads"], storages["media"]
         for alias, storage in (("uploads", uploads), ("media", media)):
-            if not hasattr(storage, "bucket_name"):
+            if storage.serves_locally:
                 raise ImproperlyConfigured(
                     f"The MediaConvert backend needs the {alias} storage on S3 "
                     f"(set {alias.upper()}_BUCKET)."
@@ -217,7 +216,7 @@ class MediaConvertTranscoder(Transcoder):
                 "TimecodeConfig": {"Source": "ZEROBASED"},
                 "Inputs": [
                     {
-                        "FileInput": storage_io.s3_uri(uploads, request.source_key),
+                        "FileInput": uploads.uri(request.source_key),
                         "TimecodeSource": "ZEROBASED",
                         "AudioSelectors": {AUDIO_SELECTOR: {"DefaultSelection": "DEFAULT"}},
                     }
@@ -227,9 +226,7 @@ class MediaConvertTranscoder(Transcoder):
                         "Name": "Podcast renditions",
                         "OutputGroupSettings": {
                             "Type": "FILE_GROUP_SETTINGS",
-                            "FileGroupSettings": {
-                                "Destination": storage_io.s3_uri(media, request.staging_prefix)
-                            },
+                            "FileGroupSettings": {"Destination": media.uri(request.staging_prefix)},
                         },
                         "Outputs": outputs,
                     }

@@ -19,7 +19,7 @@ from episodes.preflight import check_transcoder
 from .cfn import REGION
 
 MANAGE_PY = Path(__file__).resolve().parents[2] / "manage.py"
-S3_BACKEND = "storages.backends.s3.S3Storage"
+S3_BACKEND = "podcasthost.storage.s3.S3Storage"
 QUEUE_ARN = f"arn:aws:mediaconvert:{REGION}:123456789012:queues/podcasthost-prod"
 ROLE_ARN = "arn:aws:iam::123456789012:role/podcasthost-MediaConvertRole-X"
 

@@ -64,7 +64,7 @@ def aws(settings, monkeypatch):
         )["Distribution"]
         stores = dict(settings.STORAGES)
         stores["feeds"] = {
-            "BACKEND": "storages.backends.s3.S3Storage",
+            "BACKEND": "podcasthost.storage.s3.S3Storage",
             "OPTIONS": {
                 "bucket_name": BUCKET,
                 "region_name": "us-east-1",

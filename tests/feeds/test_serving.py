@@ -233,7 +233,7 @@ def test_media_is_not_served_when_media_is_not_local(client, audio_file, setting
     url, _ = audio_file
     storages_setting = dict(settings.STORAGES)
     storages_setting["media"] = {
-        "BACKEND": "storages.backends.s3.S3Storage",
+        "BACKEND": "podcasthost.storage.s3.S3Storage",
         "OPTIONS": {"bucket_name": "media"},
     }
     settings.STORAGES = storages_setting

@@ -184,7 +184,7 @@ def s3(settings, monkeypatch):
         for alias, bucket in (("uploads", "show-uploads"), ("media", "show-media")):
             client.create_bucket(Bucket=bucket)
             configured[alias] = {
-                "BACKEND": "storages.backends.s3.S3Storage",
+                "BACKEND": "podcasthost.storage.s3.S3Storage",
                 "OPTIONS": {
                     "bucket_name": bucket,
                     "region_name": "us-east-1",

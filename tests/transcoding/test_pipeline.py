@@ -10,7 +10,7 @@ import pytest
 from django.contrib import admin
 from django.contrib.messages.storage.fallback import FallbackStorage
 from django.core.exceptions import ImproperlyConfigured
-from django.core.files.storage import FileSystemStorage, storages
+from django.core.files.storage import storages
 from django.core.management import CommandError, call_command
 from django.test import RequestFactory
 
@@ -19,6 +19,7 @@ from episodes.admin_actions import retry_processing
 from episodes.models import Episode
 from episodes.transcoders import get_transcoder
 from episodes.transcoders.ffmpeg import FFmpegTranscoder
+from podcasthost.storage.filesystem import FileSystemStorage
 from tests.transcoding.conftest import generate_audio
 
 pytestmark = pytest.mark.slow

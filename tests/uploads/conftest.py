@@ -86,13 +86,13 @@ def aws_credentials(monkeypatch):
 
 @pytest.fixture
 def s3_uploads(settings, moto_endpoint, aws_credentials):
-    """The ``uploads`` storage as django-storages' S3Storage on moto's server; returns a client."""
+    """The ``uploads`` storage as our S3 backend on moto's server; returns a client."""
     bucket = f"uploads-{uuid.uuid4().hex[:12]}"
     client = boto3.client("s3", endpoint_url=moto_endpoint, region_name="us-east-1")
     client.create_bucket(Bucket=bucket)
     storages = dict(settings.STORAGES)
     storages["uploads"] = {
-        "BACKEND": "storages.backends.s3.S3Storage",
+        "BACKEND": "podcasthost.storage.s3.S3Storage",
         "OPTIONS": {
             "bucket_name": bucket,
             "region_name": "us-east-1",
@@ -158,7 +158,7 @@ def gunicorn_uploads(tmp_path, settings):
     settings.UPLOAD_MAX_BYTES = 1024 * 1024
     storages = dict(settings.STORAGES)
     storages["uploads"] = {
-        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "BACKEND": "podcasthost.storage.filesystem.FileSystemStorage",
         "OPTIONS": {"location": str(var_dir / "uploads")},
     }
     settings.STORAGES = storages
@@ -219,7 +219,7 @@ def sqs_ingest(settings, aws_credentials):
         )
         storages = dict(settings.STORAGES)
         storages["uploads"] = {
-            "BACKEND": "storages.backends.s3.S3Storage",
+            "BACKEND": "podcasthost.storage.s3.S3Storage",
             # endpoint_url None: the default (settings.AWS_S3_ENDPOINT_URL) is "" here.
             "OPTIONS": {
                 "bucket_name": "input-bucket",

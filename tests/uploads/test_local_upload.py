@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from episodes import uploads
 from episodes.models import Episode
+from podcasthost.storage import local_post
 from tests.uploads.conftest import make_wav
 
 
@@ -296,10 +297,10 @@ def test_a_body_that_ends_early_is_not_stored(episode, isolated_storages):
     meta = {"CONTENT_TYPE": ctype, "CONTENT_LENGTH": str(len(data))}
 
     with pytest.raises(uploads.UploadError, match="interrupted"):
-        uploads.receive_local_upload(meta, io.BytesIO(data[: 600 * 1024]))
+        local_post.receive_local_upload(meta, io.BytesIO(data[: 600 * 1024]))
 
     assert files_under(isolated_storages / "uploads") == []
-    key, size = uploads.receive_local_upload(meta, io.BytesIO(data))
+    key, size = local_post.receive_local_upload(meta, io.BytesIO(data))
     assert (key, size) == (post.key, 900 * 1024)
 
 
@@ -311,7 +312,7 @@ def test_a_body_that_is_not_a_multipart_form_is_refused(episode, content_type):
     meta = {"CONTENT_TYPE": content_type, "CONTENT_LENGTH": "10"}
 
     with pytest.raises(uploads.UploadError, match="multipart/form-data"):
-        uploads.receive_local_upload(meta, io.BytesIO(b"0123456789"))
+        local_post.receive_local_upload(meta, io.BytesIO(b"0123456789"))
 
 
 @pytest.mark.django_db(transaction=True)
