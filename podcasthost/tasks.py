@@ -44,13 +44,11 @@ class PodcastTask(celery.Task):
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         kwargs = self._known_kwargs(kwargs)
-        if self.request_stack.top is None:
-            # Called as a plain function, outside any worker or apply(): no retries.
+        if self.request.called_directly:
+            # A plain function call, outside any worker or apply(): no retries.
             return super().__call__(*args, **kwargs)
         try:
-            # Not super().__call__: outside a worker it pushes a fresh request
-            # and so forgets how often this message was retried.
-            return self.run(*args, **kwargs)
+            return super().__call__(*args, **kwargs)
         except self.autoretry_for as exc:
             # Celery's retry() re-raises the error itself only once
             # max_retries are used up; below that it raises Retry.
