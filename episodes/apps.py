@@ -16,4 +16,4 @@ class EpisodesConfig(AppConfig):
     def ready(self) -> None:
         # After migrate, when permissions exist: keep the Creators group current.
         post_migrate.connect(_ensure_groups, sender=self)
-        import episodes.receivers  # noqa: F401  (pipeline receivers and periodic tasks)
+        import episodes.receivers  # noqa: F401  (pipeline receivers)

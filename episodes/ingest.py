@@ -2,7 +2,7 @@
 
 * Files dropped into the input bucket as ``inbox/<podcast-slug>/<file name>``
   (``aws s3 cp``): S3 event notifications go to the SQS queue
-  ``INGEST_QUEUE_URL``; the periodic task :func:`consume_ingest` long-polls it
+  ``INGEST_QUEUE_URL``; the periodic task ``consume_ingest`` long-polls it
   briefly, copies each object to a key of its new episode's own
   (``uploads/<slug>/<guid>/…``) and, once the episode is committed, deletes
   it from ``inbox/`` (see :func:`ingest_dropped_object`).
@@ -24,7 +24,6 @@ https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-d
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 import secrets
@@ -35,13 +34,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from urllib.parse import unquote_plus
 
-from django.conf import settings
 from django.core.files import File
 from django.db import IntegrityError, transaction
 from django.utils import timezone
-from django.utils.dateparse import parse_datetime
 from django.utils.text import slugify
 
 from episodes.models import Episode, Podcast
@@ -53,7 +49,6 @@ from episodes.uploads import (
     upload_key_for,
     uploads_storage,
 )
-from podcasthost.celery import app
 
 logger = logging.getLogger(__name__)
 
@@ -61,7 +56,6 @@ INBOX_KEY = re.compile(r"^inbox/(?P<slug>[-a-zA-Z0-9_]+)/(?P<name>[^/]+)$")
 # Tags sit at the start of MP3 (ID3v2), WAV, FLAC and Ogg files; M4A files
 # with their index at the end fall back to the file name.
 TAG_HEAD_BYTES = 1024 * 1024
-RECEIVE_BATCH = 10
 # Server-side copies: one CopyObject below this (boto3's default, 8 MiB, would
 # turn every podcast episode into dozens of UploadPartCopy calls); multipart
 # above, as CopyObject stops at 5 GB.
@@ -368,143 +362,10 @@ def ingest_local_file(
     return episode
 
 
-# --- the SQS consumer ------------------------------------------------------------------
-
-
-def parse_notification(body: str) -> list[DroppedObject]:
-    """The created objects an S3 event notification names; ``[]`` for ``s3:TestEvent``.
-
-    Keys are URL-encoded in notifications (a space arrives as ``+``).
-    https://docs.aws.amazon.com/AmazonS3/latest/userguide/notification-content-structure.html
-    Raises :class:`IngestError` for a body that is not an S3 notification.
-    """
-    try:
-        message = json.loads(body)
-    except ValueError:
-        raise IngestError("The message is not JSON.") from None
-    if not isinstance(message, dict):
-        raise IngestError("The message is not an S3 event notification.")
-    if message.get("Event") == "s3:TestEvent":
-        return []
-    records = message.get("Records")
-    if not isinstance(records, list):
-        raise IngestError("The message is not an S3 event notification (no Records).")
-    objects = []
-    for record in records:
-        try:
-            if record.get("eventSource") != "aws:s3":
-                raise IngestError(f"Unexpected event source {record.get('eventSource')!r}.")
-            if not str(record.get("eventName", "")).startswith("ObjectCreated:"):
-                continue  # deletions and the like: nothing to ingest
-            s3_object = record["s3"]["object"]
-            objects.append(
-                DroppedObject(
-                    key=unquote_plus(s3_object["key"]),
-                    size_bytes=s3_object.get("size"),
-                    event_at=parse_datetime(record.get("eventTime") or ""),
-                    etag=s3_object.get("eTag"),
-                )
-            )
-        except (KeyError, TypeError, AttributeError):
-            raise IngestError("Malformed S3 event record.") from None
-    return objects
-
-
-def handle_message(body: str, *, now: datetime | None = None) -> list[Episode]:
-    """Ingest every object a notification names. Raises :class:`IngestError` (keep the message)."""
-    episodes = []
-    for obj in parse_notification(body):
-        episode = ingest_dropped_object(obj, now=now)
-        if episode is not None:
-            episodes.append(episode)
-    return episodes
-
-
-def sqs_client():
-    import boto3
-
-    return boto3.client("sqs", region_name=settings.AWS_REGION)
-
-
-def consume_queue(
-    queue_url: str,
-    *,
-    sqs=None,
-    max_batches: int = 5,
-    wait_seconds: int = 1,
-    now: datetime | None = None,
-) -> dict[str, int]:
-    """Receive and handle up to ``max_batches`` batches; return counts per outcome.
-
-    A handled message (ingested, duplicate or test event) is deleted. A message
-    that cannot be ingested is logged and kept: SQS makes it visible again and
-    its redrive policy moves it to the dead-letter queue. Never raises for a
-    bad message; errors talking to SQS itself propagate (the task retries).
-    """
-    sqs = sqs or sqs_client()
-    counts = {"ingested": 0, "deleted": 0, "kept": 0}
-    for _ in range(max_batches):
-        response = sqs.receive_message(
-            QueueUrl=queue_url,
-            MaxNumberOfMessages=RECEIVE_BATCH,
-            WaitTimeSeconds=wait_seconds,
-            MessageSystemAttributeNames=["ApproximateReceiveCount"],
-        )
-        messages = response.get("Messages", [])
-        if not messages:
-            break
-        for message in messages:
-            receives = message.get("Attributes", {}).get("ApproximateReceiveCount", "?")
-            try:
-                counts["ingested"] += len(handle_message(message["Body"], now=now))
-            except IngestError as exc:
-                logger.warning(
-                    "Ingest message %s kept for the dead-letter queue (receive %s): %s",
-                    message["MessageId"],
-                    receives,
-                    exc,
-                )
-                counts["kept"] += 1
-                continue
-            except Exception:
-                logger.exception(
-                    "Ingest message %s failed (receive %s); kept for a retry",
-                    message["MessageId"],
-                    receives,
-                )
-                counts["kept"] += 1
-                continue
-            sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
-            counts["deleted"] += 1
-    return counts
-
-
-@app.task(acks_late=True, ignore_result=True, expires=60)
-def consume_ingest(**kwargs) -> dict[str, int] | None:
-    """Periodic: drain a few batches of ``INGEST_QUEUE_URL``. Idempotent; a no-op when unset."""
-    if kwargs:
-        logger.info("consume_ingest ignoring unexpected arguments %s", sorted(kwargs))
-    queue_url = settings.INGEST_QUEUE_URL
-    if not queue_url:
-        return None
-    return consume_queue(queue_url)
-
-
-@app.on_after_finalize.connect
-def _schedule_consume_ingest(sender, **kwargs) -> None:
-    if settings.INGEST_QUEUE_URL:
-        seconds = float(settings.INGEST_POLL_SECONDS)
-        sender.add_periodic_task(seconds, consume_ingest.s(), name="consume ingest queue")
-
-
 __all__ = [
     "DroppedObject",
     "IngestError",
     "UploadError",
-    "consume_ingest",
-    "consume_queue",
-    "handle_message",
     "ingest_dropped_object",
     "ingest_local_file",
-    "parse_notification",
 ]

@@ -28,21 +28,20 @@ import json
 import logging
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from django.conf import settings
 from django.db import OperationalError
 from django.utils.dateparse import parse_datetime
 
 from episodes import pipeline
 from episodes.models import Episode
 from episodes.transcoders import Transcoder, TransientTranscoderError
-from podcasthost.celery import app
+from podcasthost import queues
 
 logger = logging.getLogger(__name__)
 
 DETAIL_TYPE = "MediaConvert Job State Change"
 SOURCE = "aws.mediaconvert"
-RECEIVE_BATCH = 10
 
 
 class JobEventError(Exception):
@@ -128,10 +127,37 @@ def handle_job_event(
     return pipeline.poll_episode(episode_id, transcoder=transcoder, now=now)
 
 
+class _JobEventHandler:
+    """One message's fate; a job is polled once per batch, however many events it has."""
+
+    def __init__(self, transcoder: Transcoder | None, now: datetime | None) -> None:
+        self.transcoder, self.now = transcoder, now
+        self.polled: dict[str, str] = {}  # job id → outcome, this batch
+
+    def start_batch(self) -> None:
+        self.polled.clear()
+
+    def __call__(self, body: str) -> str:
+        try:
+            event = parse_job_event(body)
+        except JobEventError as exc:
+            raise queues.Discard(str(exc), outcome="ignored") from exc
+        if event.job_id not in self.polled:
+            try:
+                outcome = handle_job_event(event, transcoder=self.transcoder, now=self.now)
+            except (TransientTranscoderError, OperationalError) as exc:
+                raise queues.Keep(str(exc)) from exc
+            self.polled[event.job_id] = outcome
+        if self.polled[event.job_id] == "unknown job":
+            logger.info("Job event for job %s names no job of ours; deleted", event.job_id)
+            return "ignored"
+        return "polled"
+
+
 def consume_queue(
     queue_url: str,
     *,
-    sqs=None,
+    sqs: Any = None,
     transcoder: Transcoder | None = None,
     max_batches: int = 5,
     wait_seconds: int = 1,
@@ -144,76 +170,22 @@ def consume_queue(
     Within a batch a job is polled once, however many events it has. Never
     raises for a bad message; errors talking to SQS itself propagate.
     """
-    from episodes.ingest import sqs_client
-
-    sqs = sqs or sqs_client()
-    counts = {"polled": 0, "ignored": 0, "kept": 0}
-    for _ in range(max_batches):
-        response = sqs.receive_message(
-            QueueUrl=queue_url,
-            MaxNumberOfMessages=RECEIVE_BATCH,
-            WaitTimeSeconds=wait_seconds,
-        )
-        messages = response.get("Messages", [])
-        if not messages:
-            break
-        polled: dict[str, str] = {}  # job id → outcome, this batch
-        for message in messages:
-            try:
-                event = parse_job_event(message["Body"])
-                if event.job_id not in polled:
-                    polled[event.job_id] = handle_job_event(event, transcoder=transcoder, now=now)
-                outcome = polled[event.job_id]
-            except JobEventError as exc:
-                logger.warning("Job event %s deleted: %s", message["MessageId"], exc)
-                outcome = "unknown job"
-            except (TransientTranscoderError, OperationalError) as exc:
-                logger.warning("Job event %s kept for a retry: %s", message["MessageId"], exc)
-                counts["kept"] += 1
-                continue
-            except Exception:
-                # A bug, not the message's fault: keep it; the redrive policy
-                # parks it in the dead-letter queue if it keeps failing.
-                logger.exception("Job event %s failed; kept for a retry", message["MessageId"])
-                counts["kept"] += 1
-                continue
-            if outcome == "unknown job":
-                logger.info("Job event %s names no job of ours; deleted", message["MessageId"])
-                counts["ignored"] += 1
-            else:
-                counts["polled"] += 1
-            sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])
-    return counts
-
-
-def poll_seconds() -> float:
-    """``JOB_EVENTS_POLL_SECONDS`` (default 10): how often beat drains the job-events queue."""
-    return float(settings.JOB_EVENTS_POLL_SECONDS)
-
-
-@app.task(acks_late=True, ignore_result=True, expires=60)
-def consume_job_events(**kwargs) -> dict[str, int] | None:
-    """Periodic: drain a few batches of ``JOB_EVENTS_QUEUE_URL``. Idempotent; a no-op when unset."""
-    if kwargs:
-        logger.info("consume_job_events ignoring unexpected arguments %s", sorted(kwargs))
-    queue_url = settings.JOB_EVENTS_QUEUE_URL
-    if not queue_url:
-        return None
-    return consume_queue(queue_url)
-
-
-@app.on_after_finalize.connect
-def _schedule_consume_job_events(sender, **kwargs) -> None:
-    if settings.JOB_EVENTS_QUEUE_URL:
-        sender.add_periodic_task(
-            poll_seconds(), consume_job_events.s(), name="consume job events queue"
-        )
+    handle = _JobEventHandler(transcoder, now)
+    return queues.consume_queue(
+        queue_url,
+        handle,
+        label="Job event",
+        outcomes=("polled", "ignored"),
+        sqs=sqs,
+        max_batches=max_batches,
+        wait_seconds=wait_seconds,
+        on_batch=handle.start_batch,
+    )
 
 
 __all__ = [
     "JobEvent",
     "JobEventError",
-    "consume_job_events",
     "consume_queue",
     "handle_job_event",
     "parse_job_event",

@@ -1,4 +1,4 @@
-"""Signal receivers and periodic-task registration of the processing pipeline.
+"""Signal receivers of the processing pipeline.
 
 Imported from ``EpisodesConfig.ready()`` so they are connected in every process
 (web, worker, beat) before any episode moves.
@@ -14,11 +14,6 @@ from kombu.exceptions import OperationalError
 
 from episodes.models import Episode
 from episodes.signals import episode_transitioned, processing_requested
-from podcasthost.celery import app
-
-POLL_INTERVAL_SECONDS = 30.0
-RECONCILE_INTERVAL_SECONDS = 300.0
-
 
 log = logging.getLogger(__name__)
 
@@ -55,19 +50,3 @@ def _enqueue_after_commit(kwargs: dict) -> None:
             log.exception("episode %s: could not enqueue processing", kwargs["episode_id"])
 
     transaction.on_commit(enqueue)
-
-
-@app.on_after_finalize.connect
-def register_periodic_tasks(sender, **kwargs) -> None:
-    # One pass over all running jobs is sturdier than self-rescheduling
-    # countdowns, which Redis redelivers after its visibility timeout.
-    sender.add_periodic_task(
-        POLL_INTERVAL_SECONDS,
-        sender.signature("episodes.tasks.poll_transcodes"),
-        name="episodes: poll transcodes",
-    )
-    sender.add_periodic_task(
-        RECONCILE_INTERVAL_SECONDS,
-        sender.signature("episodes.tasks.reconcile"),
-        name="episodes: reconcile",
-    )

@@ -1,76 +1,97 @@
-"""Celery tasks of the processing pipeline: thin, keyword-only, ID-based, idempotent.
+"""Celery tasks of the episodes app: thin, keyword-only, ID-based, idempotent.
 
-Each task makes one call into :mod:`episodes.pipeline`. ``acks_late``: a task
-whose worker dies is redelivered, and the pipeline's compare-and-swap makes
-the second delivery harmless. Only transient errors (throttling, network,
-5xx) are retried, with exponential backoff kept well under the broker's
-visibility timeout. Periodic tasks are registered in :mod:`episodes.receivers`.
+Each task makes one call into the domain (:mod:`episodes.pipeline`, the
+queue consumers) under the policy of :class:`podcasthost.tasks.PodcastTask`:
+``acks_late`` (the pipeline's compare-and-swap makes a redelivery harmless),
+retries with backoff for transient errors only (throttling, network, 5xx, a
+busy database). Periodic tasks are scheduled in ``CELERY_BEAT_SCHEDULE``
+(:mod:`podcasthost.settings`); their ``expires`` drops a run that waited past
+its period, since the next one does the same work.
 """
 
 from __future__ import annotations
 
-import logging
-import random
+from typing import Any
 
-from celery import shared_task
+from django.conf import settings
 from django.db import OperationalError
 
-from episodes import pipeline
+from episodes import ingest_queue, job_events, pipeline
 from episodes.transcoders import TransientTranscoderError
+from podcasthost.tasks import MAX_RETRIES, PodcastTask, task
 
-log = logging.getLogger(__name__)
+TRANSIENT = (TransientTranscoderError, OperationalError)
 
-MAX_RETRIES = 8
-
-
-def _backoff(retries: int) -> float:
-    """5 s, 10 s, 20 s … capped at 10 minutes, with jitter."""
-    return min(600.0, 5.0 * 2**retries) * random.uniform(0.8, 1.2)  # noqa: S311 (jitter)
-
-
-def _ignored(kwargs: dict) -> None:
-    if kwargs:
-        # Messages from an older or newer deploy may carry more arguments.
-        log.info("ignoring unknown task arguments: %s", sorted(kwargs))
+__all__ = [
+    "MAX_RETRIES",
+    "consume_ingest",
+    "consume_job_events",
+    "poll_episode",
+    "poll_transcodes",
+    "process_episode",
+    "reconcile",
+]
 
 
-@shared_task(bind=True, acks_late=True, max_retries=MAX_RETRIES)
-def process_episode(self, *, episode_id: int, attempt: int | None = None, **kwargs) -> str:
+class ProcessEpisodeTask(PodcastTask):
+    """Retries resume the run the error names; exhausted retries fail the episode visibly."""
+
+    def retry(
+        self,
+        args: tuple | None = None,
+        kwargs: dict[str, Any] | None = None,
+        exc: BaseException | None = None,
+        **options: Any,
+    ) -> Any:
+        attempt = getattr(exc, "attempt", None)
+        if kwargs is None and attempt is not None:
+            # The claim was won before the error: the retry resumes that attempt.
+            kwargs = {**self._known_kwargs(self.request.kwargs or {}), "attempt": attempt}
+        return super().retry(args=args, kwargs=kwargs, exc=exc, **options)
+
+    def retries_exhausted(self, exc: BaseException, kwargs: dict[str, Any]) -> str:
+        attempt = getattr(exc, "attempt", None) or kwargs.get("attempt")
+        pipeline.give_up(kwargs["episode_id"], attempt, str(exc))
+        return "gave up"
+
+
+@task(base=ProcessEpisodeTask, autoretry_for=TRANSIENT)
+def process_episode(*, episode_id: int, attempt: int | None = None) -> str:
     """Probe, claim, submit and (ffmpeg) finish one episode. Idempotent."""
-    _ignored(kwargs)
-    try:
-        return pipeline.process_episode(episode_id, attempt=attempt)
-    except (TransientTranscoderError, OperationalError) as exc:
-        retry_attempt = getattr(exc, "attempt", None) or attempt
-        if self.request.retries >= self.max_retries:
-            pipeline.give_up(episode_id, retry_attempt, str(exc))
-            return "gave up"
-        raise self.retry(
-            exc=exc,
-            kwargs={"episode_id": episode_id, "attempt": retry_attempt},
-            countdown=_backoff(self.request.retries),
-        ) from exc
+    return pipeline.process_episode(episode_id, attempt=attempt)
 
 
-@shared_task(bind=True, acks_late=True, max_retries=MAX_RETRIES)
-def poll_episode(self, *, episode_id: int, **kwargs) -> str:
+@task(autoretry_for=TRANSIENT)
+def poll_episode(*, episode_id: int) -> str:
     """Poll one episode's job and act on its state. Idempotent."""
-    _ignored(kwargs)
-    try:
-        return pipeline.poll_episode(episode_id)
-    except (TransientTranscoderError, OperationalError) as exc:
-        raise self.retry(exc=exc, countdown=_backoff(self.request.retries)) from exc
+    return pipeline.poll_episode(episode_id)
 
 
-@shared_task(acks_late=True, expires=60)
-def poll_transcodes(**kwargs) -> dict:
+@task(expires=60)
+def poll_transcodes() -> dict:
     """Periodic: poll every running job once; transient errors wait for the next run."""
-    _ignored(kwargs)
     return pipeline.poll_transcodes()
 
 
-@shared_task(acks_late=True, expires=300)
-def reconcile(**kwargs) -> str:
+@task(expires=300)
+def reconcile() -> str:
     """Periodic: repair work a crash left behind (see :func:`episodes.pipeline.reconcile`)."""
-    _ignored(kwargs)
     return str(pipeline.reconcile())
+
+
+@task(expires=60)
+def consume_ingest() -> dict[str, int] | None:
+    """Periodic: drain a few batches of ``INGEST_QUEUE_URL``. Idempotent; a no-op when unset."""
+    queue_url = settings.INGEST_QUEUE_URL
+    if not queue_url:
+        return None
+    return ingest_queue.consume_queue(queue_url)
+
+
+@task(expires=60)
+def consume_job_events() -> dict[str, int] | None:
+    """Periodic: drain a few batches of ``JOB_EVENTS_QUEUE_URL``. Idempotent; a no-op when unset."""
+    queue_url = settings.JOB_EVENTS_QUEUE_URL
+    if not queue_url:
+        return None
+    return job_events.consume_queue(queue_url)

@@ -1,31 +1,22 @@
-"""Celery tasks of the feeds app: thin wrappers around :mod:`feeds.publishing`."""
+"""Celery tasks of the feeds app: thin wrappers around :mod:`feeds.publishing`.
+
+The policy is :class:`podcasthost.tasks.PodcastTask`'s; the sweep is scheduled
+in ``CELERY_BEAT_SCHEDULE`` (:mod:`podcasthost.settings`).
+"""
 
 from __future__ import annotations
 
 from feeds import publishing
-from podcasthost.celery import app
+from podcasthost.tasks import task
 
 
-@app.task(
-    acks_late=True,
-    autoretry_for=(publishing.PublishError,),
-    retry_backoff=5,
-    retry_backoff_max=300,
-    retry_jitter=True,
-    max_retries=8,
-)
-def publish_feed_task(*, podcast_id: int, **kwargs) -> None:
+@task(autoretry_for=(publishing.PublishError,), retry_backoff_max=300)
+def publish_feed_task(*, podcast_id: int) -> None:
     """Publish one podcast's feed if it changed. Idempotent; retried on failure with backoff."""
     publishing.publish_feed(podcast_id)
 
 
-@app.task(acks_late=True)
-def publish_due_feeds(**kwargs) -> None:
+@task()
+def publish_due_feeds() -> None:
     """Periodic sweep: queue publishes for scheduled episodes now due and lost/failed ones."""
     publishing.publish_due()
-
-
-@app.on_after_finalize.connect
-def register_periodic_tasks(sender, **kwargs) -> None:
-    # Every 30 s, so a scheduled episode appears within a minute of its publish_at.
-    sender.add_periodic_task(30.0, publish_due_feeds.s(), name="feeds: publish due feeds")

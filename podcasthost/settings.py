@@ -246,6 +246,25 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_TASK_TIME_LIMIT 
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+# Every periodic task, in one place. Periodic passes over the database are
+# sturdier than self-rescheduling countdowns, which Redis redelivers after
+# its visibility timeout.
+CELERY_BEAT_SCHEDULE = {
+    "episodes: poll transcodes": {"task": "episodes.tasks.poll_transcodes", "schedule": 30.0},
+    "episodes: reconcile": {"task": "episodes.tasks.reconcile", "schedule": 300.0},
+    # Every 30 s, so a scheduled episode appears within a minute of its publish_at.
+    "feeds: publish due feeds": {"task": "feeds.tasks.publish_due_feeds", "schedule": 30.0},
+}
+if INGEST_QUEUE_URL:
+    CELERY_BEAT_SCHEDULE["consume ingest queue"] = {
+        "task": "episodes.tasks.consume_ingest",
+        "schedule": float(INGEST_POLL_SECONDS),
+    }
+if JOB_EVENTS_QUEUE_URL:
+    CELERY_BEAT_SCHEDULE["consume job events queue"] = {
+        "task": "episodes.tasks.consume_job_events",
+        "schedule": float(JOB_EVENTS_POLL_SECONDS),
+    }
 
 # --- Production hardening (``manage.py check --deploy`` is clean with DEBUG=0) ---
 if not DEBUG:

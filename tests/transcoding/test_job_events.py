@@ -8,13 +8,9 @@ import json
 import pytest
 from django.core.management import CommandError, call_command
 
-from episodes.job_events import (
-    JobEventError,
-    consume_job_events,
-    consume_queue,
-    parse_job_event,
-)
+from episodes.job_events import JobEventError, consume_queue, parse_job_event
 from episodes.models import Episode
+from episodes.tasks import consume_job_events
 from tests.transcoding.test_mediaconvert import JOB_ID, _put_outputs, job, submit
 
 QUEUE_ARN = "arn:aws:mediaconvert:us-east-1:123456789012:queues/podcasthost"
@@ -244,27 +240,11 @@ def test_without_a_queue_the_task_does_nothing(settings):
     assert consume_job_events.delay().get() is None
 
 
-def test_beat_schedules_the_consumer_only_when_a_queue_is_configured(settings):
-    from celery import Celery
-
-    from episodes.job_events import _schedule_consume_job_events
-
-    with_queue, without_queue = Celery("with"), Celery("without")
-    settings.JOB_EVENTS_QUEUE_URL = "https://sqs.us-east-1.amazonaws.com/123456789012/events"
-    _schedule_consume_job_events(sender=with_queue)
-    settings.JOB_EVENTS_QUEUE_URL = ""
-    _schedule_consume_job_events(sender=without_queue)
-
-    entry = with_queue.conf.beat_schedule["consume job events queue"]
-    assert (entry["task"], entry["schedule"]) == ("episodes.job_events.consume_job_events", 10.0)
-    assert without_queue.conf.beat_schedule == {}
-
-
 def test_the_worker_finds_the_task():
     from podcasthost.celery import app
 
     app.loader.import_default_modules()
-    assert "episodes.job_events.consume_job_events" in app.tasks
+    assert "episodes.tasks.consume_job_events" in app.tasks
 
 
 def test_consume_job_events_command_drains_the_queue(mediaconvert, uploaded_on_s3, events_queue):

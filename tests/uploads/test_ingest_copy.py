@@ -16,8 +16,9 @@ from botocore.exceptions import ClientError, EndpointConnectionError
 from django.core.files.storage import storages
 from django.db import OperationalError, connection
 
-from episodes import ingest
-from episodes.ingest import DroppedObject, consume_queue, ingest_dropped_object
+from episodes import ingest, ingest_queue
+from episodes.ingest import DroppedObject, ingest_dropped_object
+from episodes.ingest_queue import consume_queue
 from episodes.models import Episode
 from tests.uploads.conftest import make_wav
 from tests.uploads.test_ingest_sqs import drop, inbox_keys, messages_in, stored_bytes
@@ -126,7 +127,7 @@ def test_a_consumer_that_loses_the_race_creates_nothing_and_removes_its_copy(dra
     """
     drop(drained, "inbox/carols-show/race.wav", make_wav(0.2))
     (message,) = messages_in(drained["sqs"], drained["queue"])
-    (obj,) = ingest.parse_notification(message["Body"])
+    (obj,) = ingest_queue.parse_notification(message["Body"])
     events = storages["uploads"].connection.meta.client.meta.events
     copies_read, winners = [], []
 

@@ -7,8 +7,9 @@ import json
 
 import pytest
 
-from episodes.ingest import consume_ingest, consume_queue
+from episodes.ingest_queue import consume_queue
 from episodes.models import Episode
+from episodes.tasks import consume_ingest
 from tests.uploads.conftest import make_tagged_audio, make_wav
 
 
@@ -145,23 +146,6 @@ def test_without_a_queue_the_task_does_nothing(settings):
     settings.INGEST_QUEUE_URL = ""
 
     assert consume_ingest.delay().get() is None
-
-
-def test_beat_schedules_the_consumer_only_when_a_queue_is_configured(settings):
-    from celery import Celery
-
-    from episodes.ingest import _schedule_consume_ingest
-
-    with_queue, without_queue = Celery("with"), Celery("without")
-    settings.INGEST_QUEUE_URL = "https://sqs.us-east-1.amazonaws.com/123456789012/ingest"
-    settings.INGEST_POLL_SECONDS = 7
-    _schedule_consume_ingest(sender=with_queue)
-    settings.INGEST_QUEUE_URL = ""
-    _schedule_consume_ingest(sender=without_queue)
-
-    entry = with_queue.conf.beat_schedule["consume ingest queue"]
-    assert (entry["task"], entry["schedule"]) == ("episodes.ingest.consume_ingest", 7.0)
-    assert without_queue.conf.beat_schedule == {}
 
 
 def test_consume_ingest_command_drains_the_queue(sqs_ingest, podcast):

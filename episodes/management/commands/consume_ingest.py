@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from episodes.ingest import consume_queue
+from episodes.ingest_queue import consume_queue
 from episodes.management.queue_consumer import QueueConsumerCommand
 
 
