@@ -210,6 +210,36 @@ def test_media_unsatisfiable_range_is_416(client, audio_file):
     assert response["Content-Range"] == f"bytes */{len(payload)}"
 
 
+HUGE = "9" * 5000  # past Python's 4300-digit limit on int(str)
+
+
+@pytest.mark.parametrize(
+    ("header", "status", "content_range"),
+    [
+        # A first byte past the end: unsatisfiable.
+        (f"bytes={HUGE}-", 416, "bytes */10240"),
+        (f"bytes={HUGE}-{HUGE}", 416, "bytes */10240"),
+        # A suffix longer than the file is the whole file (RFC 9110 §14.1.2).
+        (f"bytes=-{HUGE}", 206, "bytes 0-10239/10240"),
+        # A last byte past the end stops at the end.
+        (f"bytes=0-{HUGE}", 206, "bytes 0-10239/10240"),
+        # Leading zeros do not make a number big.
+        (f"bytes={'0' * 5000}5-9", 206, "bytes 5-9/10240"),
+    ],
+    ids=["huge-first", "huge-first-and-last", "huge-suffix", "huge-last", "leading-zeros"],
+)
+def test_media_range_with_thousands_of_digits_is_answered_not_a_crash(
+    client, audio_file, header, status, content_range
+):
+    url, payload = audio_file  # no login: anyone can send this
+    response = client.get(url, HTTP_RANGE=header)
+    assert response.status_code == status
+    assert response["Content-Range"] == content_range
+    if status == 206:
+        first, last = (int(n) for n in content_range.split()[1].split("/")[0].split("-"))
+        assert b"".join(response.streaming_content) == payload[first : last + 1]
+
+
 @pytest.mark.parametrize(
     ("name", "mime"),
     [
