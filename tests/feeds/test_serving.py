@@ -120,6 +120,22 @@ def test_unknown_slug_is_404(client_variant, db):
     assert client_variant.get("/no-such-show/feed.xml").status_code == 404
 
 
+def test_feed_host_is_checked_against_allowed_hosts(client_variant, show, settings):
+    # As in production (DEBUG=0): only the listed host is served.
+    settings.DEBUG = False
+    settings.ALLOWED_HOSTS = ["podcasts.example.com"]
+    assert "feeds.middleware.FeedFastPathMiddleware" in settings.MIDDLEWARE
+
+    evil = client_variant.get(feed_path(show), HTTP_HOST="evil.example")
+    evil_unknown = client_variant.get("/no-such-show/feed.xml", HTTP_HOST="evil.example")
+    allowed = client_variant.get(feed_path(show), HTTP_HOST="podcasts.example.com")
+
+    assert evil.status_code == 400
+    assert b"<rss" not in evil.content
+    assert evil_unknown.status_code == 400
+    assert allowed.status_code == 200
+
+
 def test_feed_nobody_published_yet_is_rendered_on_first_request(client_variant, make_podcast):
     podcast = make_podcast(title="Brand new")
     response = client_variant.get(feed_path(podcast))
