@@ -32,9 +32,20 @@ DEBUG = env_bool("DEBUG", True)
 
 
 def _secret_key() -> str:
-    """The SECRET_KEY variable; in development a key generated once into var/."""
+    """The SECRET_KEY variable; in development a key generated once into var/.
+
+    With DEBUG off a weak key stops start-up: the criteria of Django's check
+    security.W009 (50+ characters, 5+ distinct, no ``django-insecure-`` prefix),
+    https://docs.djangoproject.com/en/5.2/ref/checks/#security
+    """
     key = env_str("SECRET_KEY")
     if key:
+        if not DEBUG and (len(key) < 50 or len(set(key)) < 5 or key.startswith("django-insecure-")):
+            raise ImproperlyConfigured(
+                "Unexpected value of SECRET_KEY: with DEBUG off use 50+ random characters "
+                "(5+ distinct, no 'django-insecure-' prefix), e.g. from "
+                "`python -c 'import secrets; print(secrets.token_urlsafe(50))'`."
+            )
         return key
     if not DEBUG:
         env_required("SECRET_KEY", "it is required when DEBUG is off (use 50+ random characters)")
@@ -62,7 +73,11 @@ FEED_BASE_URL = env_url(
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"] if DEBUG else [])
 if not DEBUG and not ALLOWED_HOSTS:
     env_required("ALLOWED_HOSTS", "it is required when DEBUG is off (comma-separated host names)")
-CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [PUBLIC_BASE_URL])
+# In production only an explicitly set PUBLIC_BASE_URL is trusted, never the
+# development default; same-origin posts pass Django's Origin check without it.
+CSRF_TRUSTED_ORIGINS = env_list(
+    "CSRF_TRUSTED_ORIGINS", [PUBLIC_BASE_URL] if DEBUG or env_str("PUBLIC_BASE_URL") else []
+)
 
 INSTALLED_APPS = [
     "django.contrib.admin",
