@@ -50,6 +50,9 @@ def _run(args: list[str], env: dict[str, str], tmp_path: Path) -> subprocess.Com
         ({"PUBLIC_BASE_URL": "podcasts.example.com"}, "PUBLIC_BASE_URL"),
         ({"REDIS_URL": "http://localhost:6379"}, "REDIS_URL"),
         ({"LOUDNESS_TARGET_LUFS": "loud"}, "LOUDNESS_TARGET_LUFS"),
+        ({"LOGIN_FAILURE_LIMIT": "0"}, "LOGIN_FAILURE_LIMIT"),
+        ({"LOGIN_LOCKOUT_SECONDS": "15m"}, "LOGIN_LOCKOUT_SECONDS"),
+        ({"TRUSTED_PROXY_COUNT": "-1"}, "TRUSTED_PROXY_COUNT"),
         ({"DATABASE_URL": "nosuchdb://x"}, "DATABASE_URL"),
         ({"DEBUG": "0", "ALLOWED_HOSTS": "example.com"}, "SECRET_KEY"),
         ({"DEBUG": "0", "SECRET_KEY": PRODUCTION["SECRET_KEY"]}, "ALLOWED_HOSTS"),
@@ -78,6 +81,19 @@ def _csrf_trusted_origins(env: dict[str, str], tmp_path: Path) -> str:
     result = _run(["shell", "--no-imports", "-c", code], env, tmp_path)
     assert result.returncode == 0, result.stderr
     return result.stdout.strip()
+
+
+def test_login_throttling_settings(tmp_path):
+    code = (
+        "from django.conf import settings; "
+        "print(settings.AXES_FAILURE_LIMIT, int(settings.AXES_COOLOFF_TIME.total_seconds()))"
+    )
+    default = _run(["shell", "--no-imports", "-c", code], {}, tmp_path)
+    env = {"LOGIN_FAILURE_LIMIT": "3", "LOGIN_LOCKOUT_SECONDS": "60"}
+    custom = _run(["shell", "--no-imports", "-c", code], env, tmp_path)
+
+    assert default.stdout.split() == ["5", "900"], default.stderr
+    assert custom.stdout.split() == ["3", "60"], custom.stderr
 
 
 def test_csrf_trusted_origins_come_from_public_base_url_only(tmp_path):
