@@ -162,7 +162,11 @@ def check_ffmpeg(binary: str) -> Check:
 
 
 def check_mediaconvert(client: Any, *, role_arn: str, queue_arn: str) -> Check:
-    """The MediaConvert role and queue are set and ``ListJobs`` on the queue answers."""
+    """The MediaConvert role and queue are set, ``GetQueue`` answers and the queue is active.
+
+    GetQueue authorizes on the queue's ARN, so the stack's AppPolicy grants it
+    on that queue only (https://docs.aws.amazon.com/service-authorization/latest/reference/list_awselementalmediaconvert.html).
+    """
     name = "transcoder mediaconvert"
     unset = [
         var
@@ -176,15 +180,24 @@ def check_mediaconvert(client: Any, *, role_arn: str, queue_arn: str) -> Check:
         return Check(name, False, f"{' and '.join(unset)} not set; fix: {STACK_ENV_HINT}.")
     queue_name = queue_arn.rsplit("/", 1)[-1]
     try:
-        client.list_jobs(Queue=queue_name, MaxResults=1)
+        queue = client.get_queue(Name=queue_name)["Queue"]
     except Exception as exc:
         return Check(
             name,
             False,
-            f"ListJobs on queue {queue_name} failed ({exc}); fix: check AWS_REGION and "
+            f"GetQueue on queue {queue_name} failed ({exc}); fix: check AWS_REGION and "
             "MEDIACONVERT_QUEUE_ARN, and give these credentials the stack's AppPolicyArn.",
         )
-    return Check(name, True, f"ListJobs answers for queue {queue_name}; role {role_arn}")
+    status = queue.get("Status", "ACTIVE")
+    if status != "ACTIVE":
+        # A paused queue accepts jobs and never runs them: episodes would stall.
+        return Check(
+            name,
+            False,
+            f"queue {queue_name} is {status}; fix: resume it (MediaConvert console, or "
+            f"`aws mediaconvert update-queue --name {queue_name} --status ACTIVE`).",
+        )
+    return Check(name, True, f"GetQueue answers for queue {queue_name} (ACTIVE); role {role_arn}")
 
 
 # ---------------------------------------------------------------- CloudFront

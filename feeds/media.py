@@ -38,6 +38,9 @@ _TYPES = {f".{p.extension}": p.mime_type for p in PRESETS} | {
     ".json": "application/json",
 }
 _RANGE = re.compile(r"bytes=(\d*)-(\d*)")
+# More significant digits than this is past any file (10**18 bytes is an exabyte):
+# int() of a longer string is refused by Python (or slow), so never convert one.
+_MAX_DIGITS = 18
 _CHUNK = 64 * 1024
 
 
@@ -46,23 +49,32 @@ def content_type_for(name: str) -> str:
     return _TYPES.get(ext) or mimetypes.guess_type(name)[0] or "application/octet-stream"
 
 
+def _position(digits: str) -> int:
+    """A byte position from its decimal digits; any huge one is ``10**18`` (past every file)."""
+    significant = digits.lstrip("0")
+    if len(significant) > _MAX_DIGITS:
+        return 10**_MAX_DIGITS
+    return int(significant or "0")
+
+
 def parse_range(header: str, size: int) -> tuple[int, int] | bool | None:
     """``(first, last)`` of a single satisfiable range; ``None`` to ignore it; ``False`` = 416.
 
     RFC 9110 §14.1.2. Several ranges are answered with the whole file (allowed).
+    Never raises, however many digits the header has.
     """
     match = _RANGE.fullmatch(header.strip().replace(" ", ""))
     if not match or (not match[1] and not match[2]):
         return None
     if match[1]:
-        first = int(match[1])
+        first = _position(match[1])
         if first >= size:
             return False
-        last = int(match[2]) if match[2] else size - 1
+        last = _position(match[2]) if match[2] else size - 1
         if last < first:
             return None
         return first, min(last, size - 1)
-    suffix = int(match[2])
+    suffix = _position(match[2])
     if suffix == 0:
         return False
     return max(0, size - suffix), size - 1

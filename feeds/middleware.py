@@ -25,5 +25,8 @@ class FeedFastPathMiddleware:
         if path.endswith("/feed.xml"):
             match = FEED_PATH.fullmatch(path)
             if match:
+                # The check CommonMiddleware would do: an unlisted Host raises
+                # DisallowedHost, which Django answers with 400.
+                request.get_host()
                 return serve_feed(request, match["slug"])
         return self.get_response(request)

@@ -10,6 +10,7 @@ message naming the variable.
 from __future__ import annotations
 
 import secrets
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -32,9 +33,20 @@ DEBUG = env_bool("DEBUG", True)
 
 
 def _secret_key() -> str:
-    """The SECRET_KEY variable; in development a key generated once into var/."""
+    """The SECRET_KEY variable; in development a key generated once into var/.
+
+    With DEBUG off a weak key stops start-up: the criteria of Django's check
+    security.W009 (50+ characters, 5+ distinct, no ``django-insecure-`` prefix),
+    https://docs.djangoproject.com/en/5.2/ref/checks/#security
+    """
     key = env_str("SECRET_KEY")
     if key:
+        if not DEBUG and (len(key) < 50 or len(set(key)) < 5 or key.startswith("django-insecure-")):
+            raise ImproperlyConfigured(
+                "Unexpected value of SECRET_KEY: with DEBUG off use 50+ random characters "
+                "(5+ distinct, no 'django-insecure-' prefix), e.g. from "
+                "`python -c 'import secrets; print(secrets.token_urlsafe(50))'`."
+            )
         return key
     if not DEBUG:
         env_required("SECRET_KEY", "it is required when DEBUG is off (use 50+ random characters)")
@@ -62,7 +74,11 @@ FEED_BASE_URL = env_url(
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"] if DEBUG else [])
 if not DEBUG and not ALLOWED_HOSTS:
     env_required("ALLOWED_HOSTS", "it is required when DEBUG is off (comma-separated host names)")
-CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [PUBLIC_BASE_URL])
+# In production only an explicitly set PUBLIC_BASE_URL is trusted, never the
+# development default; same-origin posts pass Django's Origin check without it.
+CSRF_TRUSTED_ORIGINS = env_list(
+    "CSRF_TRUSTED_ORIGINS", [PUBLIC_BASE_URL] if DEBUG or env_str("PUBLIC_BASE_URL") else []
+)
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -71,6 +87,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "axes",
     "episodes",
     "feeds",
 ]
@@ -86,6 +103,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: it turns a lockout into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "podcasthost.urls"
@@ -134,6 +153,25 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+
+# --- Login throttling: django-axes, attempts recorded in the database ---
+# https://django-axes.readthedocs.io/en/latest/4_configuration.html
+# Its backend goes first: it refuses a locked-out login before any password check.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5, minimum=1)
+AXES_COOLOFF_TIME = timedelta(seconds=env_int("LOGIN_LOCKOUT_SECONDS", 900, minimum=1))
+# Locked: a username from one client address. Guessing stops, yet nobody can
+# lock a creator out from everywhere by failing with their username.
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+# Behind proxies the peer is the proxy: the client's address is in X-Forwarded-For.
+TRUSTED_PROXY_COUNT = env_int("TRUSTED_PROXY_COUNT", 0, minimum=0)
+AXES_CLIENT_IP_CALLABLE = "podcasthost.client_ip.client_ip"
+AXES_RESET_ON_SUCCESS = True  # a login clears the earlier typos
+AXES_LOCKOUT_TEMPLATE = "admin/locked_out.html"
+AXES_VERBOSE = False  # no banner on every start; failures and lockouts are still logged
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = env_str("TIME_ZONE", "UTC")

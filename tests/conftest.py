@@ -15,6 +15,7 @@ from django.utils import timezone
 from episodes.models import Episode, Podcast
 from episodes.roles import create_creator
 from podcasthost.celery import app as celery_app
+from tests.browser import pytest_runtest_setup  # noqa: F401  (the `browser` marker's gate)
 
 _counter = itertools.count(1)
 

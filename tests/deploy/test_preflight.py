@@ -197,18 +197,34 @@ def mediaconvert(settings):
         yield client, stubber
 
 
-def test_mediaconvert_passes_when_list_jobs_answers(mediaconvert):
+def _queue(status: str) -> dict:
+    return {"Queue": {"Name": "podcasthost-prod", "Arn": QUEUE_ARN, "Status": status}}
+
+
+def test_mediaconvert_passes_when_get_queue_answers_for_the_stacks_queue(mediaconvert):
     client, stubber = mediaconvert
-    stubber.add_response("list_jobs", {"Jobs": []}, {"Queue": "podcasthost-prod", "MaxResults": 1})
+    # Only GetQueue on the queue named by MEDIACONVERT_QUEUE_ARN: the action the
+    # stack's AppPolicy grants on that ARN (nothing on "*").
+    stubber.add_response("get_queue", _queue("ACTIVE"), {"Name": "podcasthost-prod"})
     check = check_transcoder(lambda service: {"mediaconvert": client}[service])
     assert check.ok, check.line()
-    assert check.line().startswith("ok   transcoder mediaconvert: ListJobs answers")
+    assert check.line().startswith(
+        "ok   transcoder mediaconvert: GetQueue answers for queue podcasthost-prod (ACTIVE)"
+    )
     stubber.assert_no_pending_responses()
+
+
+def test_mediaconvert_paused_queue_fails_with_the_fix(mediaconvert):
+    client, stubber = mediaconvert
+    stubber.add_response("get_queue", _queue("PAUSED"), {"Name": "podcasthost-prod"})
+    check = check_transcoder(lambda service: client)
+    assert check.failed
+    assert check.message.startswith("queue podcasthost-prod is PAUSED; fix: resume it")
 
 
 def test_mediaconvert_access_denied_points_at_the_app_policy(mediaconvert):
     client, stubber = mediaconvert
-    stubber.add_client_error("list_jobs", "AccessDeniedException", "not authorized")
+    stubber.add_client_error("get_queue", "AccessDeniedException", "not authorized")
     check = check_transcoder(lambda service: client)
     assert check.failed
     assert "AccessDeniedException" in check.message

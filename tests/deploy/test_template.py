@@ -16,9 +16,11 @@ from .cfn import APP_ORIGIN, TEMPLATE_PATH, Stack, as_list, statements
 
 BIN = Path(sys.executable).parent
 
-# Actions AWS authorizes only on "*": no resource-level permissions exist for them.
+# Actions the app needs that AWS authorizes only on "*": none. MediaConvert's
+# ListJobs and DescribeEndpoints are such actions, and the app needs neither
+# (regional endpoints; jobs followed by id); preflight uses GetQueue on the queue.
 # https://docs.aws.amazon.com/service-authorization/latest/reference/list_awselementalmediaconvert.html
-STAR_ONLY_ACTIONS = {"mediaconvert:ListJobs", "mediaconvert:DescribeEndpoints"}
+STAR_ONLY_ACTIONS: set[str] = set()
 # MediaConvert assigns job ids at run time, so jobs/* is the narrowest job ARN.
 RUNTIME_ARN_PREFIXES = ("arn:aws:mediaconvert:eu-west-1:123456789012:jobs/",)
 CACHING_OPTIMIZED = "658327ea-f89d-4fab-a63d-7e88639e58f6"
@@ -177,7 +179,13 @@ def test_app_policy_grants_what_the_app_does_and_no_more(stack):
     for action in ("mediaconvert:CreateJob", "mediaconvert:GetJob", "mediaconvert:CancelJob"):
         assert _allowed(stack, "AppPolicy", action)
     assert stack.arn("TranscodeQueue") in _allowed(stack, "AppPolicy", "mediaconvert:CreateJob")
-    assert _allowed(stack, "AppPolicy", "mediaconvert:ListJobs") == {"*"}
+    assert _allowed(stack, "AppPolicy", "mediaconvert:GetQueue") == {stack.arn("TranscodeQueue")}
+
+
+def test_no_policy_grants_mediaconvert_listing_or_endpoint_discovery(stack):
+    for holder, _ in stack.policy_documents():
+        for action in ("mediaconvert:ListJobs", "mediaconvert:DescribeEndpoints"):
+            assert not _allowed(stack, holder, action), f"{holder} grants {action}"
 
 
 def test_mediaconvert_role_reads_originals_and_writes_renditions_only(stack):

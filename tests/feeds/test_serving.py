@@ -120,6 +120,22 @@ def test_unknown_slug_is_404(client_variant, db):
     assert client_variant.get("/no-such-show/feed.xml").status_code == 404
 
 
+def test_feed_host_is_checked_against_allowed_hosts(client_variant, show, settings):
+    # As in production (DEBUG=0): only the listed host is served.
+    settings.DEBUG = False
+    settings.ALLOWED_HOSTS = ["podcasts.example.com"]
+    assert "feeds.middleware.FeedFastPathMiddleware" in settings.MIDDLEWARE
+
+    evil = client_variant.get(feed_path(show), HTTP_HOST="evil.example")
+    evil_unknown = client_variant.get("/no-such-show/feed.xml", HTTP_HOST="evil.example")
+    allowed = client_variant.get(feed_path(show), HTTP_HOST="podcasts.example.com")
+
+    assert evil.status_code == 400
+    assert b"<rss" not in evil.content
+    assert evil_unknown.status_code == 400
+    assert allowed.status_code == 200
+
+
 def test_feed_nobody_published_yet_is_rendered_on_first_request(client_variant, make_podcast):
     podcast = make_podcast(title="Brand new")
     response = client_variant.get(feed_path(podcast))
@@ -208,6 +224,36 @@ def test_media_unsatisfiable_range_is_416(client, audio_file):
     response = client.get(url, HTTP_RANGE="bytes=20000-")
     assert response.status_code == 416
     assert response["Content-Range"] == f"bytes */{len(payload)}"
+
+
+HUGE = "9" * 5000  # past Python's 4300-digit limit on int(str)
+
+
+@pytest.mark.parametrize(
+    ("header", "status", "content_range"),
+    [
+        # A first byte past the end: unsatisfiable.
+        (f"bytes={HUGE}-", 416, "bytes */10240"),
+        (f"bytes={HUGE}-{HUGE}", 416, "bytes */10240"),
+        # A suffix longer than the file is the whole file (RFC 9110 §14.1.2).
+        (f"bytes=-{HUGE}", 206, "bytes 0-10239/10240"),
+        # A last byte past the end stops at the end.
+        (f"bytes=0-{HUGE}", 206, "bytes 0-10239/10240"),
+        # Leading zeros do not make a number big.
+        (f"bytes={'0' * 5000}5-9", 206, "bytes 5-9/10240"),
+    ],
+    ids=["huge-first", "huge-first-and-last", "huge-suffix", "huge-last", "leading-zeros"],
+)
+def test_media_range_with_thousands_of_digits_is_answered_not_a_crash(
+    client, audio_file, header, status, content_range
+):
+    url, payload = audio_file  # no login: anyone can send this
+    response = client.get(url, HTTP_RANGE=header)
+    assert response.status_code == status
+    assert response["Content-Range"] == content_range
+    if status == 206:
+        first, last = (int(n) for n in content_range.split()[1].split("/")[0].split("-"))
+        assert b"".join(response.streaming_content) == payload[first : last + 1]
 
 
 @pytest.mark.parametrize(

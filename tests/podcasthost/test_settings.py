@@ -21,7 +21,14 @@ PRODUCTION = {
 def _run(args: list[str], env: dict[str, str], tmp_path: Path) -> subprocess.CompletedProcess:
     # A clean environment for the app: nothing Django-specific from the test run.
     base = {k: v for k, v in os.environ.items() if not k.startswith("DJANGO_")}
-    for name in ("DEBUG", "SECRET_KEY", "ALLOWED_HOSTS", "DATABASE_URL", "PUBLIC_BASE_URL"):
+    for name in (
+        "DEBUG",
+        "SECRET_KEY",
+        "ALLOWED_HOSTS",
+        "DATABASE_URL",
+        "PUBLIC_BASE_URL",
+        "CSRF_TRUSTED_ORIGINS",
+    ):
         base.pop(name, None)
     base.update({"VAR_DIR": str(tmp_path / "var"), **env})
     return subprocess.run(
@@ -43,9 +50,16 @@ def _run(args: list[str], env: dict[str, str], tmp_path: Path) -> subprocess.Com
         ({"PUBLIC_BASE_URL": "podcasts.example.com"}, "PUBLIC_BASE_URL"),
         ({"REDIS_URL": "http://localhost:6379"}, "REDIS_URL"),
         ({"LOUDNESS_TARGET_LUFS": "loud"}, "LOUDNESS_TARGET_LUFS"),
+        ({"LOGIN_FAILURE_LIMIT": "0"}, "LOGIN_FAILURE_LIMIT"),
+        ({"LOGIN_LOCKOUT_SECONDS": "15m"}, "LOGIN_LOCKOUT_SECONDS"),
+        ({"TRUSTED_PROXY_COUNT": "-1"}, "TRUSTED_PROXY_COUNT"),
         ({"DATABASE_URL": "nosuchdb://x"}, "DATABASE_URL"),
         ({"DEBUG": "0", "ALLOWED_HOSTS": "example.com"}, "SECRET_KEY"),
-        ({"DEBUG": "0", "SECRET_KEY": "s" * 60}, "ALLOWED_HOSTS"),
+        ({"DEBUG": "0", "SECRET_KEY": PRODUCTION["SECRET_KEY"]}, "ALLOWED_HOSTS"),
+        # A weak key is refused in production (Django's security.W009 criteria).
+        ({**PRODUCTION, "SECRET_KEY": "k3Y-" + "abcdefghij" * 4}, "SECRET_KEY"),  # 44 chars
+        ({**PRODUCTION, "SECRET_KEY": "abcd" * 20}, "SECRET_KEY"),  # 4 distinct
+        ({**PRODUCTION, "SECRET_KEY": "django-insecure-" + "abcdefghij" * 5}, "SECRET_KEY"),
     ],
 )
 def test_bad_setting_stops_start_up_naming_the_variable(tmp_path, env, variable):
@@ -54,6 +68,43 @@ def test_bad_setting_stops_start_up_naming_the_variable(tmp_path, env, variable)
     assert result.returncode != 0
     assert "ImproperlyConfigured" in result.stderr
     assert variable in result.stderr.splitlines()[-1]
+
+
+def test_a_short_secret_key_is_fine_in_development(tmp_path):
+    result = _run(["check"], {"SECRET_KEY": "short"}, tmp_path)
+
+    assert result.returncode == 0, result.stderr
+
+
+def _csrf_trusted_origins(env: dict[str, str], tmp_path: Path) -> str:
+    code = "from django.conf import settings; print(settings.CSRF_TRUSTED_ORIGINS)"
+    result = _run(["shell", "--no-imports", "-c", code], env, tmp_path)
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip()
+
+
+def test_login_throttling_settings(tmp_path):
+    code = (
+        "from django.conf import settings; "
+        "print(settings.AXES_FAILURE_LIMIT, int(settings.AXES_COOLOFF_TIME.total_seconds()))"
+    )
+    default = _run(["shell", "--no-imports", "-c", code], {}, tmp_path)
+    env = {"LOGIN_FAILURE_LIMIT": "3", "LOGIN_LOCKOUT_SECONDS": "60"}
+    custom = _run(["shell", "--no-imports", "-c", code], env, tmp_path)
+
+    assert default.stdout.split() == ["5", "900"], default.stderr
+    assert custom.stdout.split() == ["3", "60"], custom.stderr
+
+
+def test_csrf_trusted_origins_come_from_public_base_url_only(tmp_path):
+    without_url = {k: v for k, v in PRODUCTION.items() if k != "PUBLIC_BASE_URL"}
+
+    assert _csrf_trusted_origins(PRODUCTION, tmp_path) == "['https://podcasts.example.com']"
+    # Never the development default http://127.0.0.1:8000 in production.
+    assert _csrf_trusted_origins(without_url, tmp_path) == "[]"
+    assert _csrf_trusted_origins({}, tmp_path) == "['http://127.0.0.1:8000']"
+    explicit = {**PRODUCTION, "CSRF_TRUSTED_ORIGINS": "https://a.example,https://b.example"}
+    assert _csrf_trusted_origins(explicit, tmp_path) == "['https://a.example', 'https://b.example']"
 
 
 def test_development_secret_key_is_generated_once_and_kept(tmp_path):
