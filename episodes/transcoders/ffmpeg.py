@@ -252,12 +252,14 @@ class FFmpegTranscoder(Transcoder):
         local_root = storage_io.local_path(storages["media"], ".tmp")
         if local_root is not None:
             removed += clean_stale_scratch(local_root, older_than_seconds=older_than, now=now)
-        # With S3 media, scratch folders live in the system temp folder.
+        # With S3 media, scratch folders live in the shared system temp folder:
+        # there only folders that name their (dead) owner are taken.
         removed += clean_stale_scratch(
             Path(tempfile.gettempdir()),
             older_than_seconds=older_than,
             now=now,
             pattern="podcasthost-job-*",
+            require_owner=True,
         )
         return removed
 
@@ -316,15 +318,21 @@ def _last_modified(folder: Path) -> float:
 
 
 def clean_stale_scratch(
-    root: Path, *, older_than_seconds: float, now: datetime, pattern: str = "job-*"
+    root: Path,
+    *,
+    older_than_seconds: float,
+    now: datetime,
+    pattern: str = "job-*",
+    require_owner: bool = False,
 ) -> list[Path]:
     """Delete the ``pattern`` folders under ``root`` that a dead run left behind.
 
     A folder goes only when nothing in it changed for ``older_than_seconds``
     before ``now`` *and* the worker named in its owner file is not running
     on this machine (a live encode keeps writing its outputs, but its folder is
-    never taken even if it paused). Safe to run concurrently; returns the
-    folders removed.
+    never taken even if it paused). A folder without an owner file (written
+    before owners were recorded) is judged by its age alone, or kept when
+    ``require_owner``. Safe to run concurrently; returns the folders removed.
     """
     cutoff = now.timestamp() - older_than_seconds
     removed: list[Path] = []
@@ -338,7 +346,7 @@ def clean_stale_scratch(
                 continue
         except OSError:
             continue  # removed meanwhile by another cleanup
-        if _owner_alive(folder):
+        if (require_owner and not (folder / OWNER_FILE).exists()) or _owner_alive(folder):
             continue
         shutil.rmtree(folder, ignore_errors=True)
         if not folder.exists():

@@ -8,6 +8,7 @@ import signal
 import struct
 import subprocess
 import sys
+import tempfile
 import textwrap
 import time
 from datetime import timedelta
@@ -52,12 +53,14 @@ def _ffmpeg_under(parent: psutil.Process) -> psutil.Process | None:
 
 @pytest.fixture
 def reap():
-    """Kill, at the end of the test, whatever processes it started and may have leaked."""
-    pids: list[int] = []
-    yield pids.append
-    for pid in pids:
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.kill(pid, signal.SIGKILL)
+    """Kill, at the end of the test, the processes it started if they are still running."""
+    started: list[psutil.Process] = []
+    yield lambda pid: started.append(psutil.Process(pid))
+    for proc in started:
+        # is_running() compares start times: a reused pid is someone else's.
+        with contextlib.suppress(psutil.NoSuchProcess):
+            if proc.is_running():
+                proc.kill()
 
 
 def _child(script: str, **env: str) -> subprocess.Popen:
@@ -210,3 +213,19 @@ def test_the_ffmpeg_backend_cleans_the_media_scratch_folder(settings, isolated_s
     later = timezone.now() + timedelta(seconds=stall + 1)
     assert left in FFmpegTranscoder().cleanup(now=later)
     assert not left.exists()
+
+
+def test_in_the_shared_temp_folder_only_folders_of_dead_owners_go(
+    settings, s3, tmp_path, monkeypatch
+):
+    from episodes.transcoders.ffmpeg import _owner_token
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # S3 media: scratch in temp
+    stall = settings.TRANSCODE_STALL_SECONDS
+    dead_owner = _owner_token(os.getpid()).replace(f" {os.getpid()} ", f" {_dead_pid()} ")
+    dead = _scratch(tmp_path, "podcasthost-job-a", owner=dead_owner, age_seconds=2 * stall)
+    # Anyone's folder of that name, without an owner file: not ours to judge.
+    unknown = _scratch(tmp_path, "podcasthost-job-b", owner=None, age_seconds=2 * stall)
+
+    assert FFmpegTranscoder().cleanup(now=timezone.now()) == [dead]
+    assert unknown.exists()
