@@ -82,12 +82,13 @@ LAYOUT_CHANNELS: dict[str, tuple[str, ...]] = {
     )
 }
 #: More channels than this are refused: no podcast is mixed for them, and
-#: beyond 7.1 ffmpeg knows no standard stereo downmix.
+#: discrete channels ffmpeg cannot name (a 64-track WAV) have no downmix at all.
 MAX_CHANNELS = 8
 
 #: ffmpeg's standard downmix of any named layout to stereo (libswresample's
-#: matrix: centre and surrounds at -3 dB, LFE dropped), used by the probe and
-#: the encoder alike so the measured loudness is the loudness encoded.
+#: defaults: centre and surrounds at -3 dB, LFE dropped; in float, so not
+#: scaled down against clipping), used by the probe and the encoder alike so
+#: the measured loudness is the loudness encoded.
 STEREO_DOWNMIX = "aformat=channel_layouts=stereo"
 
 
