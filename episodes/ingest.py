@@ -40,6 +40,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
+from episodes import subprocesses
 from episodes.models import Episode, Podcast
 from episodes.probe import ffmpeg_binary
 from episodes.uploads import (
@@ -84,11 +85,10 @@ class DroppedObject:
 def read_title_tag(path: Path) -> str:
     """The ``title`` tag of an audio file as ffmpeg reads it; ``""`` if none or unreadable."""
     try:
-        result = subprocess.run(
+        result = subprocesses.run(
             [ffmpeg_binary(), "-v", "error", "-nostdin", "-i", str(path), "-f", "ffmetadata", "-"],
             capture_output=True,
             timeout=30,
-            check=False,
         )
     except (OSError, subprocess.TimeoutExpired):
         return ""

@@ -465,6 +465,7 @@ def reconcile(
         except Exception as exc:
             log.exception("episode %s: poll failed", episode_id)
             report.polled[episode_id] = f"error: {exc}"
+    (transcoder or get_transcoder()).cleanup(now=now)  # scratch space of dead runs
     return report
 
 

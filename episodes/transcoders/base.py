@@ -10,10 +10,14 @@ from __future__ import annotations
 import enum
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from episodes.presets import Preset
-from episodes.probe import ProbeResult
+
+if TYPE_CHECKING:  # episodes.probe raises TransientTranscoderError: no import cycle
+    from episodes.probe import ProbeResult
 
 
 class JobState(enum.StrEnum):
@@ -120,6 +124,10 @@ class Transcoder:
         Raises :class:`TransientTranscoderError` when the backend cannot be reached.
         """
         raise NotImplementedError
+
+    def cleanup(self, *, now: datetime) -> list[Path]:
+        """Remove local leftovers of runs that died (reconcile calls it); none by default."""
+        return []
 
     def discard(self, job_id: str, status: JobStatus) -> None:
         """Delete a finished job's staging files once the pipeline has published them."""

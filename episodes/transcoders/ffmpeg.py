@@ -8,23 +8,32 @@ and feeds one encoder per preset, so all renditions come from one process
 Files are written to a scratch folder and published to the attempt's staging
 keys only once ffmpeg has exited successfully; a ``manifest.json`` written
 last marks the set complete. A worker killed mid-job leaves at most a scratch
-folder nobody serves, never a half-written rendition.
+folder nobody serves, never a half-written rendition; its ffmpeg dies with it
+(:mod:`episodes.subprocesses`), and :func:`clean_stale_scratch` (run by
+reconcile through :meth:`FFmpegTranscoder.cleanup`) removes the folder.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
+import os
 import re
+import shutil
+import socket
 import subprocess
 import tempfile
 import time
+from datetime import datetime
 from pathlib import Path
 
+from django.conf import settings
 from django.core.files.storage import storages
 
+from episodes import subprocesses
 from episodes.presets import Preset
-from episodes.probe import ffmpeg_binary
+from episodes.probe import STEREO_DOWNMIX, ffmpeg_binary
 from episodes.transcoders.base import (
     JobState,
     JobStatus,
@@ -37,6 +46,8 @@ from episodes.transcoders.base import (
 
 MANIFEST = "manifest.json"
 JOB_PREFIX = "ffmpeg:"
+#: In each scratch folder: "<host> <pid> <process start time>" of the worker using it.
+OWNER_FILE = ".owner"
 
 # Encoder options per ffmpeg codec name. Opus runs as hard CBR so the
 # bitrate the feed declares is the bitrate listeners download.
@@ -70,7 +81,10 @@ def encode_command(
     """The single ffmpeg command that writes every preset."""
     n = len(outputs)
     labels = "".join(f"[o{i}]" for i in range(n))
-    graph = f"[0:a:0]{loudness_filter(request)},asplit={n}{labels}"
+    # Downmix first, as the probe measured it, so the gain and the limiter act
+    # on the signal listeners get (a downmix after the limiter could clip).
+    downmix = STEREO_DOWNMIX + "," if request.probe.channels > 2 else ""
+    graph = f"[0:a:0]{downmix}{loudness_filter(request)},asplit={n}{labels}"
     cmd = [binary, "-hide_banner", "-nostdin", "-nostats", "-y", "-i", str(source)]
     cmd += ["-filter_complex", graph, "-progress", "pipe:1"]
     for i, (preset, path) in enumerate(outputs):
@@ -85,7 +99,7 @@ def encode_command(
 def _durations_of(binary: str, paths: list[Path]) -> list[float | None]:
     """Container durations of the outputs, read from their headers (no decoding), in parallel."""
     procs = [
-        subprocess.Popen(
+        subprocesses.popen(
             [binary, "-hide_banner", "-nostdin", "-i", str(path)],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
@@ -150,6 +164,7 @@ class FFmpegTranscoder(Transcoder):
         presets = request.presets
         with media.scratch_dir() as tmp:
             tmp = Path(tmp)
+            (tmp / OWNER_FILE).write_text(_owner_token(os.getpid()))
             outputs = [(p, tmp / f"{p.name}.{p.extension}") for p in presets]
             cmd = encode_command(self.binary, source, request, outputs)
             self._execute(cmd, request.probe.duration_seconds, on_progress)
@@ -180,7 +195,7 @@ class FFmpegTranscoder(Transcoder):
     def _execute(self, cmd: list[str], duration: float, on_progress) -> None:
         last_report = 0.0
         with tempfile.TemporaryFile() as errlog:
-            proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=errlog)
+            proc = subprocesses.popen(cmd, stdout=subprocess.PIPE, stderr=errlog)
             started = time.monotonic()
             try:
                 for raw in proc.stdout:
@@ -228,8 +243,107 @@ class FFmpegTranscoder(Transcoder):
         )
         return JobStatus(JobState.COMPLETE, percent=100, outputs=outputs)
 
+    def cleanup(self, *, now: datetime) -> list[Path]:
+        """Remove scratch folders left by dead runs (see :func:`clean_stale_scratch`)."""
+        older_than = float(settings.TRANSCODE_STALL_SECONDS)
+        removed: list[Path] = []
+        local_root = storages["media"].local_path(".tmp")
+        if local_root is not None:
+            removed += clean_stale_scratch(local_root, older_than_seconds=older_than, now=now)
+        # With S3 media, scratch folders live in the shared system temp folder:
+        # there only folders that name their (dead) owner are taken.
+        removed += clean_stale_scratch(
+            Path(tempfile.gettempdir()),
+            older_than_seconds=older_than,
+            now=now,
+            pattern="podcasthost-job-*",
+            require_owner=True,
+        )
+        return removed
+
     def discard(self, job_id: str, status: JobStatus) -> None:
         """Delete the staging files, then the manifest (so a half-deleted set reads LOST)."""
         if job_id.startswith(JOB_PREFIX):
             storages["media"].delete_quietly(job_id[len(JOB_PREFIX) :] + MANIFEST)
         super().discard(job_id, status)
+
+
+def _start_time(pid: int) -> str:
+    """When process ``pid`` started, in clock ticks since boot ("" if unknown or gone).
+
+    Together with the pid it names one process: pids are reused, start times are not.
+    """
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return ""
+    # Field 22 (starttime), counted after the parenthesised command name.
+    return stat.rsplit(")", 1)[1].split()[19]
+
+
+def _owner_token(pid: int) -> str:
+    return f"{socket.gethostname()} {pid} {_start_time(pid)}".strip()
+
+
+def _owner_alive(folder: Path) -> bool:
+    """Whether the worker that wrote ``folder``'s owner file is still running here."""
+    try:
+        host, pid, *started = (folder / OWNER_FILE).read_text().split()
+        pid_number = int(pid)
+    except (OSError, ValueError):
+        return False  # no owner recorded (or unreadable): only its age counts
+    if host != socket.gethostname():
+        return False  # another machine's run: its age is all we can judge
+    try:
+        os.kill(pid_number, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass  # exists, owned by another user
+    return not started or started[0] == _start_time(pid_number)
+
+
+def _last_modified(folder: Path) -> float:
+    newest = folder.stat().st_mtime
+    with os.scandir(folder) as entries:
+        for entry in entries:
+            with contextlib.suppress(OSError):
+                newest = max(newest, entry.stat(follow_symlinks=False).st_mtime)
+    return newest
+
+
+def clean_stale_scratch(
+    root: Path,
+    *,
+    older_than_seconds: float,
+    now: datetime,
+    pattern: str = "job-*",
+    require_owner: bool = False,
+) -> list[Path]:
+    """Delete the ``pattern`` folders under ``root`` that a dead run left behind.
+
+    A folder goes only when nothing in it changed for ``older_than_seconds``
+    before ``now`` *and* the worker named in its owner file is not running
+    on this machine (a live encode keeps writing its outputs, but its folder is
+    never taken even if it paused). A folder without an owner file (written
+    before owners were recorded) is judged by its age alone, or kept when
+    ``require_owner``. Safe to run concurrently; returns the folders removed.
+    """
+    cutoff = now.timestamp() - older_than_seconds
+    removed: list[Path] = []
+    try:
+        candidates = sorted(root.glob(pattern))
+    except OSError:
+        return removed
+    for folder in candidates:
+        try:
+            if not folder.is_dir() or folder.is_symlink() or _last_modified(folder) > cutoff:
+                continue
+        except OSError:
+            continue  # removed meanwhile by another cleanup
+        if (require_owner and not (folder / OWNER_FILE).exists()) or _owner_alive(folder):
+            continue
+        shutil.rmtree(folder, ignore_errors=True)
+        if not folder.exists():
+            removed.append(folder)
+    return removed

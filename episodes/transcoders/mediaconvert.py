@@ -30,6 +30,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.core.files.storage import storages
 
 from episodes.presets import Preset
+from episodes.probe import LAYOUT_CHANNELS
 from episodes.transcoders.base import (
     JobState,
     JobStatus,
@@ -101,6 +102,45 @@ def _codec_settings(preset: Preset, channels: int) -> tuple[dict, dict, str] | N
             preset.extension,
         )
     return None
+
+
+# Gains (dB) of each input channel in the (left, right) downmix: ITU-R BS.775's
+# -3 dB for centre and surrounds, LFE muted (-60 is MediaConvert's "mute").
+# (``RemixSettings``, https://docs.aws.amazon.com/mediaconvert/latest/apireference/jobs.html).
+_LEFT, _RIGHT, _BOTH, _MUTE = (0, -60), (-60, 0), (-3, -3), (-60, -60)
+_DOWNMIX_DB = {
+    **dict.fromkeys(("FL", "DL", "BIL"), _LEFT),
+    **dict.fromkeys(("FR", "DR", "BIR"), _RIGHT),
+    **dict.fromkeys(("FLC", "SL", "BL", "TFL", "TBL", "TSL"), (-3, -60)),
+    **dict.fromkeys(("FRC", "SR", "BR", "TFR", "TBR", "TSR"), (-60, -3)),
+    **dict.fromkeys(("LFE", "LFE2"), _MUTE),
+}
+
+
+def stereo_remix(request: TranscodeRequest) -> dict | None:
+    """``RemixSettings`` downmixing a source of more than 2 channels to stereo, else ``None``.
+
+    The downmix is spelled out rather than left to MediaConvert's defaults, so
+    every channel is folded in the way the probe's measurement assumes. The input
+    channels are taken in the order ffmpeg reports them (file order for
+    WAV/FLAC); a channel ffmpeg does not name goes to both sides at -3 dB.
+    The probe refuses sources of more than 8 channels.
+    """
+    channels = request.probe.channels
+    if channels <= 2:
+        return None
+    names = LAYOUT_CHANNELS.get(request.probe.channel_layout, ("",) * channels)
+    gains = [_DOWNMIX_DB.get(name, _BOTH) for name in names]
+    return {
+        "ChannelsIn": channels,
+        "ChannelsOut": 2,
+        "ChannelMapping": {
+            "OutputChannels": [
+                {"InputChannels": [left for left, _ in gains]},
+                {"InputChannels": [right for _, right in gains]},
+            ]
+        },
+    }
 
 
 def _classify(exc: Exception) -> Exception:
@@ -182,6 +222,7 @@ class MediaConvertTranscoder(Transcoder):
             "TruePeakLimiterThreshold": float(request.true_peak_dbtp),
         }
         outputs = []
+        remix = stereo_remix(request)
         for preset in request.presets:
             spec = _codec_settings(preset, request.channels)
             if spec is None:
@@ -197,6 +238,7 @@ class MediaConvertTranscoder(Transcoder):
                             "AudioSourceName": AUDIO_SELECTOR,
                             "AudioNormalizationSettings": normalization,
                             "CodecSettings": codec,
+                            **({"RemixSettings": remix} if remix else {}),
                         }
                     ],
                 }

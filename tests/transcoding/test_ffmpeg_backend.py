@@ -111,3 +111,29 @@ def test_s3_storages_download_the_source_and_upload_with_content_types(s3, make_
         assert head["ContentLength"] == rendition.size_bytes
     keys = [o["Key"] for o in s3.list_objects_v2(Bucket="show-media")["Contents"]]
     assert sorted(keys) == sorted(r.key for r in episode.renditions.all())
+
+
+def test_a_surround_source_becomes_stereo_renditions_at_the_target_loudness(
+    settings, audio_dir: Path, uploaded_episode
+):
+    from tests.transcoding.conftest import run_ffmpeg
+
+    source = audio_dir / "rear-5.1.wav"
+    # Sound only in the rear pair, where R128 (+1.5 dB) and the downmix (-3 dB)
+    # disagree most: the gain must come from the downmix listeners get.
+    run_ffmpeg(
+        "-f", "lavfi", "-i", "anoisesrc=color=pink:sample_rate=48000:duration=3:seed=7",
+        "-af", "pan=5.1|c4=0.5*c0|c5=0.5*c0", str(source),
+    )  # fmt: skip
+    episode = uploaded_episode(source)
+
+    pipeline.process_episode(episode.pk)
+
+    episode.refresh_from_db()
+    assert episode.status == Episode.Status.READY, episode.error_message
+    assert episode.channels == 6
+    media = storages["media"]
+    for rendition in episode.renditions.all():
+        info = analyze(Path(media.path(rendition.key)))
+        assert info.channels == 2, rendition.preset
+        assert info.loudness_lufs == pytest.approx(settings.LOUDNESS_TARGET_LUFS, abs=1.0)

@@ -183,8 +183,8 @@ def _walk(shape, value, path: str, problems: list[str]) -> None:
             problems.append(f"{path}: {value} outside [{low}, {high}]")
 
 
-@pytest.mark.parametrize("channels", [1, 2])
-def test_every_setting_exists_in_the_botocore_service_model(s3, make_episode, channels):
+@pytest.mark.parametrize(("channels", "layout"), [(1, "mono"), (2, "stereo"), (6, "5.1")])
+def test_every_setting_exists_in_the_botocore_service_model(s3, make_episode, channels, layout):
     from botocore.validate import ParamValidator
 
     from episodes.probe import ProbeResult
@@ -199,7 +199,9 @@ def test_every_setting_exists_in_the_botocore_service_model(s3, make_episode, ch
         podcast_slug=episode.podcast.slug,
         episode_guid=str(episode.guid),
         source_key="uploads/a/b/c.mp3",
-        probe=ProbeResult("mp3", "mp3", 44100, channels, 60.0, -20.0, -30.0, 5.0, -3.0),
+        probe=ProbeResult(
+            "mp3", "mp3", 44100, channels, 60.0, -20.0, -30.0, 5.0, -3.0, channel_layout=layout
+        ),
         presets=PRESETS,
         loudness_target_lufs=-16.0,
         true_peak_dbtp=-1.0,
@@ -213,6 +215,48 @@ def test_every_setting_exists_in_the_botocore_service_model(s3, make_episode, ch
     assert not report.has_errors(), report.generate_report()
     outputs = params["Settings"]["OutputGroups"][0]["Outputs"]
     assert [o["ContainerSettings"]["Container"] for o in outputs] == ["RAW", "MP4", "OGG"]
+
+
+def test_a_surround_source_is_downmixed_to_stereo_in_every_output(s3, make_episode, audio_dir):
+    from episodes.probe import probe
+    from episodes.transcoders import TranscodeRequest
+
+    source = generate_audio(audio_dir / "surround.wav", content="speech", channels=6)
+    episode = make_episode()
+    request = TranscodeRequest(
+        episode_id=episode.pk,
+        attempt=1,
+        podcast_slug=episode.podcast.slug,
+        episode_guid=str(episode.guid),
+        source_key="uploads/a/b/surround.wav",
+        probe=probe(source),
+        presets=PRESETS,
+        loudness_target_lufs=-16.0,
+        true_peak_dbtp=-1.0,
+    )
+    client = boto3.client("mediaconvert", region_name="us-east-1")
+    params = MediaConvertTranscoder(role_arn=ROLE, client=client).create_job_request(request)
+
+    # 5.1 is FL FR FC LFE BL BR: fronts to their side, centre and rears at
+    # -3 dB (ITU-R BS.775), the LFE muted (-60).
+    remix = {
+        "ChannelsIn": 6,
+        "ChannelsOut": 2,
+        "ChannelMapping": {
+            "OutputChannels": [
+                {"InputChannels": [0, -60, -3, -60, -3, -60]},
+                {"InputChannels": [-60, 0, -3, -60, -60, -3]},
+            ]
+        },
+    }
+    outputs = params["Settings"]["OutputGroups"][0]["Outputs"]
+    assert len(outputs) == len(PRESETS)
+    for output in outputs:
+        (audio,) = output["AudioDescriptions"]
+        assert audio["RemixSettings"] == remix
+        codec = next(v for k, v in audio["CodecSettings"].items() if k.endswith("Settings"))
+        assert codec.get("Channels", 2) == 2
+        assert codec.get("CodingMode", "CODING_MODE_2_0") == "CODING_MODE_2_0"
 
 
 def _put_outputs(s3, request: dict, audio_dir: Path) -> dict[str, int]:

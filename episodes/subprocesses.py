@@ -1,0 +1,73 @@
+"""Child processes (ffmpeg) that die with the worker that started them.
+
+A Celery worker killed by SIGKILL (OOM killer, a hard time limit, a deploy)
+runs no cleanup code, so its ffmpeg would be reparented to PID 1 and keep
+encoding, racing the run that reconcile starts again. On Linux each child asks
+the kernel for ``SIGKILL`` when its parent dies (``PR_SET_PDEATHSIG``,
+https://man7.org/linux/man-pages/man2/PR_SET_PDEATHSIG.2const.html); elsewhere
+the wrappers behave like :mod:`subprocess`.
+
+The signal follows the *thread* that forked the child: start ffmpeg from the
+thread that waits for it (as the tasks do), not from a short-lived helper thread.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any
+
+_PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+
+
+def _load_prctl() -> Callable[..., int] | None:
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+    except OSError:
+        return None
+    return libc.prctl
+
+
+# Resolved once in the parent: the child, between fork and exec, only calls it.
+_prctl = _load_prctl()
+
+
+def _die_with(parent_pid: int) -> Callable[[], None] | None:
+    if _prctl is None:
+        return None
+
+    def preexec() -> None:
+        _prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        # The parent may have died between fork and prctl: then no signal comes.
+        if os.getppid() != parent_pid:
+            os.kill(os.getpid(), signal.SIGKILL)
+
+    return preexec
+
+
+def popen(args: Sequence[str], **kwargs: Any) -> subprocess.Popen:
+    """``subprocess.Popen`` whose child is killed when the calling process dies."""
+    if "preexec_fn" in kwargs:
+        raise TypeError("popen() sets preexec_fn itself")
+    return subprocess.Popen(args, preexec_fn=_die_with(os.getpid()), **kwargs)
+
+
+def run(
+    args: Sequence[str], *, timeout: float | None = None, **kwargs: Any
+) -> subprocess.CompletedProcess:
+    """``subprocess.run`` (never ``check``) whose child is killed when the calling process dies.
+
+    Raises ``subprocess.TimeoutExpired`` after killing the child, like ``subprocess.run``.
+    """
+    if "preexec_fn" in kwargs:
+        raise TypeError("run() sets preexec_fn itself")
+    return subprocess.run(
+        args, preexec_fn=_die_with(os.getpid()), timeout=timeout, check=False, **kwargs
+    )
