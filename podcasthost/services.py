@@ -116,6 +116,8 @@ def forget_redis_url(var_dir: Path, url: str) -> None:
 def port_in_use(port: int, host: str = "127.0.0.1") -> bool:
     """Whether ``host:port`` cannot be bound (something already listens there)."""
     with socket.socket() as s:
+        # As the web server binds: connections of a stopped server (TIME_WAIT) don't count.
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             s.bind((host, port))
         except OSError:
