@@ -66,6 +66,7 @@ def run_checks(client_factory: ClientFactory = boto3_client) -> list[Check]:
     checks.append(check_transcoder(client_factory))
     checks.append(check_cloudfront(client_factory))
     checks.append(check_broker(settings.CELERY_BROKER_URL))
+    checks.append(check_public_base_url())
     return checks
 
 
@@ -256,3 +257,14 @@ def check_broker(url: str) -> Check:
     finally:
         connection.release()
     return Check(name, True, f"{shown} answers")
+
+
+# ---------------------------------------------------------- public base URL
+def check_public_base_url() -> Check:
+    """``PUBLIC_BASE_URL`` answers as this instance (its ``/healthz`` names our instance id)."""
+    from podcasthost.instance import public_base_url_problem
+
+    problem = public_base_url_problem()
+    if problem:
+        return Check("public base URL", False, problem)
+    return Check("public base URL", True, f"{settings.PUBLIC_BASE_URL} answers as this instance")

@@ -250,3 +250,12 @@ def validate_podcast_feed(podcast: Podcast, *, now: datetime | None = None) -> l
     if not problems or "well-formed" not in problems[-1]:
         problems.extend(check_files(podcast, rendered.body))
     return problems
+
+
+def links_use_public_base_url() -> bool:
+    """Whether feeds link to ``PUBLIC_BASE_URL`` (media or feed URLs served by this app)."""
+    from django.conf import settings
+
+    base = f"{settings.PUBLIC_BASE_URL}/"
+    media = storages["media"].url("x")
+    return media.startswith(base) or f"{settings.FEED_BASE_URL}/".startswith(base)

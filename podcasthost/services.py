@@ -1,12 +1,25 @@
-"""Find or start the local services a one-machine run needs (Redis), without an install."""
+"""Find or start the local services a one-machine run needs (Redis), without an install.
+
+Imported by settings: nothing here may import Django.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
+import os
 import shutil
+import signal
 import socket
 import subprocess
+import sys
 import time
 from pathlib import Path
+
+DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
+# Where `make run` records the URL of the private Redis it started, under VAR_DIR.
+REDIS_URL_FILE = "redis-url"
+_PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
 
 
 def redis_server_binary() -> str:
@@ -29,10 +42,13 @@ def free_port(preferred: int) -> int:
         return s.getsockname()[1]
 
 
-def start_redis(workdir: Path, port: int, *, timeout_seconds: float = 10.0) -> subprocess.Popen:
+def start_redis(
+    workdir: Path, port: int, *, timeout_seconds: float = 10.0, **popen_kwargs
+) -> subprocess.Popen:
     """Start a private Redis on 127.0.0.1:``port`` keeping its data in ``workdir``.
 
-    Returns once it accepts connections; raises ``RuntimeError`` if it does not.
+    ``popen_kwargs`` go to ``subprocess.Popen`` (e.g. a process group). Returns
+    once it accepts connections; raises ``RuntimeError`` if it does not.
     """
     workdir.mkdir(parents=True, exist_ok=True)
     proc = subprocess.Popen(
@@ -52,6 +68,7 @@ def start_redis(workdir: Path, port: int, *, timeout_seconds: float = 10.0) -> s
             "yes",
         ],
         stdout=subprocess.DEVNULL,
+        **popen_kwargs,
     )
     deadline = time.monotonic() + timeout_seconds
     while time.monotonic() < deadline:
@@ -66,3 +83,54 @@ def start_redis(workdir: Path, port: int, *, timeout_seconds: float = 10.0) -> s
             time.sleep(0.1)
     proc.terminate()
     raise RuntimeError(f"redis-server did not answer on port {port} within {timeout_seconds}s")
+
+
+def recorded_redis_url(var_dir: Path) -> str:
+    """The Redis URL ``make run`` recorded under ``var_dir``, or "" if none is recorded."""
+    try:
+        return (var_dir / REDIS_URL_FILE).read_text().strip()
+    except OSError:
+        return ""
+
+
+def record_redis_url(var_dir: Path, url: str) -> Path:
+    """Record ``url`` under ``var_dir`` for commands run in another shell; returns the file.
+
+    Written to a temporary name then renamed, so a reader never sees half a URL.
+    """
+    var_dir.mkdir(parents=True, exist_ok=True)
+    path = var_dir / REDIS_URL_FILE
+    tmp = path.with_name(f".{path.name}.{os.getpid()}")
+    tmp.write_text(url + "\n")
+    tmp.replace(path)
+    return path
+
+
+def forget_redis_url(var_dir: Path, url: str) -> None:
+    """Remove the record of ``url`` unless another run has replaced it since."""
+    if recorded_redis_url(var_dir) == url:
+        with contextlib.suppress(FileNotFoundError):
+            (var_dir / REDIS_URL_FILE).unlink()
+
+
+def port_in_use(port: int, host: str = "127.0.0.1") -> bool:
+    """Whether ``host:port`` cannot be bound (something already listens there)."""
+    with socket.socket() as s:
+        # As the web server binds: connections of a stopped server (TIME_WAIT) don't count.
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((host, port))
+        except OSError:
+            return True
+    return False
+
+
+def die_with_parent() -> None:
+    """``preexec_fn`` for children: on Linux they get SIGTERM when their parent dies.
+
+    ``prctl(PR_SET_PDEATHSIG)``, https://man7.org/linux/man-pages/man2/pr_set_pdeathsig.2const.html
+    — so even ``kill -9`` of ``make run`` leaves no Redis, web server or Celery behind.
+    Elsewhere a no-op (the process group is still signalled on a normal exit).
+    """
+    if sys.platform.startswith("linux"):
+        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)

@@ -25,6 +25,7 @@ from podcasthost.env import (
     env_str,
     env_url,
 )
+from podcasthost.services import DEFAULT_REDIS_URL, recorded_redis_url
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("VAR_DIR", str(BASE_DIR / "var"))).resolve()
@@ -64,7 +65,9 @@ def _secret_key() -> str:
 
 SECRET_KEY = _secret_key()
 
-PUBLIC_BASE_URL = env_url("PUBLIC_BASE_URL", "http://127.0.0.1:8000")
+# The port of `make run`'s web server; the default public URL follows it.
+PORT = env_int("PORT", 8000, minimum=1)
+PUBLIC_BASE_URL = env_url("PUBLIC_BASE_URL", f"http://127.0.0.1:{PORT}")
 CLOUDFRONT_DOMAIN = env_str("CLOUDFRONT_DOMAIN")
 CLOUDFRONT_DISTRIBUTION_ID = env_str("CLOUDFRONT_DISTRIBUTION_ID")
 FEED_BASE_URL = env_url(
@@ -267,7 +270,13 @@ JOB_EVENTS_QUEUE_URL = env_str("JOB_EVENTS_QUEUE_URL")
 JOB_EVENTS_POLL_SECONDS = env_int("JOB_EVENTS_POLL_SECONDS", 10, minimum=1)
 
 # --- Celery ---
-REDIS_URL = env_url("REDIS_URL", "redis://127.0.0.1:6379/0", schemes=("redis", "rediss", "unix"))
+# `make run` records the URL of the private Redis it started, so commands in
+# another shell with the same VAR_DIR find it.
+REDIS_URL = env_url(
+    "REDIS_URL",
+    recorded_redis_url(VAR_DIR) or DEFAULT_REDIS_URL,
+    schemes=("redis", "rediss", "unix"),
+)
 CELERY_BROKER_URL = env_url(
     "CELERY_BROKER_URL", REDIS_URL, schemes=("redis", "rediss", "unix", "memory", "sqs")
 )

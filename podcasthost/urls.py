@@ -3,12 +3,15 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from podcasthost.instance import healthz
+
 admin.site.site_header = "podcasthost"
 admin.site.site_title = "podcasthost"
 admin.site.index_title = "Your shows"
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("healthz", healthz, name="healthz"),
     path("", include("episodes.urls")),
     path("", include("feeds.urls")),
 ]

@@ -15,6 +15,8 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 
 from episodes.preflight import check_transcoder
+from podcasthost.services import free_port
+from tests.servers import web_server
 
 from .cfn import REGION
 
@@ -40,8 +42,10 @@ def _line(lines: list[str], name: str) -> str:
 
 
 @pytest.fixture
-def local_defaults(settings, redis_url):
-    """The one-machine configuration: folders (from tests/conftest.py), imageio ffmpeg, Redis."""
+def local_defaults(settings, redis_url, live_server):
+    """The one-machine configuration: folders (from tests/conftest.py), imageio ffmpeg, Redis,
+    and this instance's web server at PUBLIC_BASE_URL."""
+    settings.PUBLIC_BASE_URL = live_server.url
     settings.TRANSCODER = {"BACKEND": "episodes.transcoders.ffmpeg.FFmpegTranscoder", "OPTIONS": {}}
     settings.FFMPEG_BINARY = ""
     settings.CLOUDFRONT_DOMAIN = ""
@@ -79,6 +83,7 @@ def test_local_defaults_pass_every_check(local_defaults, isolated_storages):
         "ok   transcoder ffmpeg",
         "skip cloudfront",
         "ok   broker",
+        "ok   public base URL",
     ]
     assert "libmp3lame, aac, libopus, loudnorm, ebur128" in _line(lines, "transcoder ffmpeg")
     # The probes were deleted again.
@@ -252,10 +257,12 @@ def _manage_py(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
 
 
 def test_exit_status_is_zero_when_all_pass_and_one_on_failure(tmp_path, redis_url):
-    env = {"VAR_DIR": str(tmp_path / "var"), "CELERY_BROKER_URL": redis_url}
+    port = free_port(0)
+    env = {"VAR_DIR": str(tmp_path / "var"), "CELERY_BROKER_URL": redis_url, "PORT": str(port)}
 
-    passed = _manage_py(env)
-    failed = _manage_py({**env, "FFMPEG_BINARY": str(tmp_path / "missing-ffmpeg")})
+    with web_server(env, port):  # the instance's own web server, at PUBLIC_BASE_URL
+        passed = _manage_py(env)
+        failed = _manage_py({**env, "FFMPEG_BINARY": str(tmp_path / "missing-ffmpeg")})
 
     assert passed.returncode == 0, passed.stdout + passed.stderr
     assert "FAIL" not in passed.stdout

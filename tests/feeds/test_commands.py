@@ -49,7 +49,18 @@ def test_publish_feeds_needs_slugs_or_all(db):
         run("publish_feeds", "nope")
 
 
-def test_validate_feed_passes_a_good_show(good_show):
+@pytest.fixture
+def served_here(settings, live_server):
+    """PUBLIC_BASE_URL (and so the feed's links) on a live server of this instance."""
+    settings.PUBLIC_BASE_URL = settings.FEED_BASE_URL = live_server.url
+    configured = dict(settings.STORAGES)
+    media = configured["media"]
+    options = {**media["OPTIONS"], "base_url": f"{live_server.url}/media/"}
+    configured["media"] = {**media, "OPTIONS": options}
+    settings.STORAGES = configured
+
+
+def test_validate_feed_passes_a_good_show(served_here, good_show):
     assert "good: no problems found" in run("validate_feed", "good")
 
 

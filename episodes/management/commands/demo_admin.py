@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import secrets
 
 from django.conf import settings
@@ -12,7 +13,8 @@ from django.core.management.base import BaseCommand, CommandError
 class Command(BaseCommand):
     help = (
         "Create the local demo superuser 'admin' once, with a random password kept in "
-        "var/demo-admin-password, and print the credentials. Refused when DEBUG is off."
+        "var/demo-admin-password, and print the credentials (never resetting a password "
+        "changed since). Refused when DEBUG is off."
     )
 
     def handle(self, *args, **options) -> None:
@@ -21,13 +23,22 @@ class Command(BaseCommand):
         path = settings.VAR_DIR / "demo-admin-password"
         if not path.exists():
             path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(secrets.token_urlsafe(12))
-            path.chmod(0o600)
+            # Readable by this user only from the start; complete before it is visible.
+            tmp = path.with_name(f".{path.name}.{os.getpid()}")
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w") as f:
+                f.write(secrets.token_urlsafe(12))
+            tmp.replace(path)
         password = path.read_text().strip()
-        user, _ = get_user_model().objects.get_or_create(
-            username="admin", defaults={"email": "admin@localhost"}
-        )
-        user.is_staff = user.is_superuser = user.is_active = True
-        user.set_password(password)
-        user.save()
+        users = get_user_model().objects
+        # Created once: a later run must not reset a password changed in the admin
+        # (nor log the creator out by rotating the session hash).
+        if not users.filter(username="admin").exists():
+            users.create_superuser("admin", "admin@localhost", password)
+        elif not users.get(username="admin").check_password(password):
+            self.stdout.write(
+                "Admin user: admin   password: (changed in the admin since "
+                f"{path} was written; use yours)"
+            )
+            return
         self.stdout.write(f"Admin user: admin   password: {password}")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.core.management.base import BaseCommand, CommandError
 
 from episodes import pipeline
+from podcasthost.broker import require_broker
 
 
 class Command(BaseCommand):
@@ -26,6 +27,8 @@ class Command(BaseCommand):
     def handle(self, *args, stalled_after: float | None = None, **options) -> None:
         if stalled_after is not None and stalled_after < 0:
             raise CommandError("--stalled-after must be zero or more seconds.")
+        # Repairs are queued after commit, where a broker error is only logged.
+        require_broker()
         try:
             report = pipeline.reconcile(stalled_after_seconds=stalled_after)
         except Exception as exc:

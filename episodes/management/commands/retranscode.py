@@ -9,6 +9,7 @@ from tqdm import tqdm
 
 from episodes import pipeline
 from episodes.models import Episode, Podcast
+from podcasthost.broker import require_broker
 
 
 class Command(BaseCommand):
@@ -35,6 +36,8 @@ class Command(BaseCommand):
             missing = sorted(set(episodes) - set(queryset.values_list("slug", flat=True)))
             if missing:
                 raise CommandError(f"No such episode(s) in “{podcast}”: {', '.join(missing)}.")
+        # Each run is queued after its commit, where a broker error is only logged.
+        require_broker()
         started = skipped = 0
         # The raw stream: tqdm redraws its line with "\r", which OutputWrapper would break.
         bar_stream = getattr(self.stderr, "_out", sys.stderr)

@@ -8,7 +8,8 @@ from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
 from episodes.models import Podcast
-from feeds.validation import validate_podcast_feed
+from feeds.validation import links_use_public_base_url, validate_podcast_feed
+from podcasthost.instance import public_base_url_problem
 
 
 class Command(BaseCommand):
@@ -26,6 +27,12 @@ class Command(BaseCommand):
         if missing:
             raise CommandError(f"No show with slug: {', '.join(missing)}.")
         total = 0
+        # The feed's enclosure, cover and self links are on PUBLIC_BASE_URL on one machine.
+        if links_use_public_base_url():
+            problem = public_base_url_problem()
+            if problem:
+                total += 1
+                self.stdout.write(f"public base URL: {problem}")
         for slug in tqdm(
             slugs, desc="validate", unit="feed", file=sys.stderr, disable=len(slugs) < 2
         ):
