@@ -65,7 +65,7 @@ if not DEBUG and not ALLOWED_HOSTS:
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [PUBLIC_BASE_URL])
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "episodes.admin_site.CreatorsAdminConfig",  # django.contrib.admin, creators first
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
