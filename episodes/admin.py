@@ -166,12 +166,18 @@ def episode_count(n: int) -> str:
     return ngettext("%(n)d episode", "%(n)d episodes", n) % {"n": n}
 
 
-def publication_state(episode: Episode, now: datetime) -> str:
+def publication_state(episode: Episode, now: datetime) -> str:  # safe HTML
     """``Published 1 Dec 2026, 10:00`` / ``Scheduled for …`` / ``Not published``."""
     if episode.publish_at is None:
         return "Not published"
-    when = date_format(timezone.localtime(episode.publish_at), "j M Y, H:i")
-    return f"Published {when}" if episode.is_published(now) else f"Scheduled for {when}"
+    local = timezone.localtime(episode.publish_at)
+    published = episode.is_published(now)
+    return format_html(
+        '{} <time datetime="{}">{}</time>',
+        "Published" if published else "Scheduled for",
+        local.isoformat(),
+        date_format(local, "j M Y" if published else "j M Y, H:i"),
+    )
 
 
 def _source_field(name: str):
@@ -244,6 +250,13 @@ class EpisodeAdmin(TenantAdmin):
     @admin.display(description="Duration", ordering="duration_seconds")
     def duration(self, obj: Episode) -> str:
         return format_duration(obj.duration_seconds)
+
+    def get_list_display(self, request):
+        # A creator with one show needs no column repeating its name: the width
+        # goes to the titles (the list must fit 1280 px beside both sidebars).
+        if Podcast.objects.managed_by(request.user)[:2].count() < 2:
+            return tuple(f for f in self.list_display if f != "show")
+        return self.list_display
 
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
         if obj is not None:
