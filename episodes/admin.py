@@ -17,12 +17,11 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.html import format_html
-from django.utils.translation import ngettext
 
 from episodes.admin_actions import retry_processing
 from episodes.live_status import SOURCE_FIELDS, episode_status, source_display
 from episodes.models import Episode, Podcast
-from episodes.units import format_duration
+from episodes.units import episode_count, format_duration
 
 OWNER_EMAIL_REQUIRED = (
     "Apple Podcasts refuses a feed without an owner e-mail (itunes:owner/itunes:email): "
@@ -159,11 +158,6 @@ class PodcastAdmin(TenantAdmin):
         if not request.user.is_superuser:
             # The creator who makes a show manages it.
             form.instance.members.add(request.user)
-
-
-def episode_count(n: int) -> str:
-    """``"1 episode"``, ``"3 episodes"``."""
-    return ngettext("%(n)d episode", "%(n)d episodes", n) % {"n": n}
 
 
 def publication_state(episode: Episode, now: datetime) -> str:  # safe HTML

@@ -1,6 +1,8 @@
-"""Numbers as creators read them: durations as H:MM:SS, sizes in MB, rates in kb/s."""
+"""Numbers as creators read them: durations as H:MM:SS, sizes in MB, "1 episode"."""
 
 from __future__ import annotations
+
+from django.utils.translation import ngettext
 
 EMPTY = "-"  # what the admin shows for a missing value (its empty_value_display)
 
@@ -34,3 +36,8 @@ def format_bitrate(bits_per_second: int | None) -> str:
 def format_sample_rate(hertz: int | None) -> str:
     """``44100`` → ``"44.1 kHz"``."""
     return EMPTY if not hertz else f"{hertz / 1000:g} kHz"
+
+
+def episode_count(n: int) -> str:
+    """``"1 episode"``, ``"3 episodes"``."""
+    return ngettext("%(n)d episode", "%(n)d episodes", n) % {"n": n}

@@ -12,7 +12,7 @@ from django.http import Http404
 from django.utils.translation import ngettext
 
 from episodes.models import Podcast
-from episodes.units import format_size
+from episodes.units import episode_count, format_size
 from feeds.models import FeedPublication, FeedState
 from feeds.publishing import request_publish
 
@@ -81,11 +81,6 @@ class FeedPublicationAdmin(CreatorReadOnlyAdmin):
     @admin.display(description="size", ordering="size_bytes")
     def size(self, obj: FeedPublication) -> str:
         return format_size(obj.size_bytes)
-
-
-def episode_count(n: int) -> str:
-    """``"1 episode"``, ``"3 episodes"``."""
-    return ngettext("%(n)d episode", "%(n)d episodes", n) % {"n": n}
 
 
 @admin.register(FeedState)
