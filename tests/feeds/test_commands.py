@@ -29,7 +29,7 @@ def good_show(make_podcast, make_published):
 
 def test_publish_feeds_dry_run_writes_nothing(good_show):
     out = run("publish_feeds", "good", "--dry-run")
-    assert "good: would publish (1 episodes" in out
+    assert "good: would publish (1 episode," in out
     assert not storages["feeds"].exists("good/feed.xml")
     assert not FeedPublication.objects.exists()
 
