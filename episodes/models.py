@@ -238,7 +238,9 @@ class Episode(models.Model):
         Status.FAILED: frozenset({Status.UPLOADED}),
     }
 
-    podcast = models.ForeignKey(Podcast, on_delete=models.CASCADE, related_name="episodes")
+    podcast = models.ForeignKey(
+        Podcast, on_delete=models.CASCADE, related_name="episodes", verbose_name="show"
+    )
     guid = models.UUIDField(
         default=uuid.uuid4, editable=False, unique=True, help_text="Never changes once assigned."
     )

@@ -97,6 +97,8 @@ def test_upload_message_gives_way_to_ready_and_failed_and_fields_fill_in_live(
     expect(page.locator(".field-source_format .readonly")).to_contain_text("wav")
     expect(page.locator("[data-live=renditions] tr")).to_have_count(3)
     expect(page.locator("[data-live=renditions]")).to_contain_text("audio/mpeg")
+    if os.environ.get("LIVE_STATUS_SCREENSHOT"):
+        page.screenshot(path=os.environ["LIVE_STATUS_SCREENSHOT"], full_page=True)
 
     # New audio for the ready episode, and this time the worker fails it.
     page.set_input_files("#episode-audio-file", str(audio))
