@@ -7,12 +7,26 @@ choices, list filters) goes through it, and an object outside it answers 404.
 
 from __future__ import annotations
 
+from datetime import datetime
+
+from django import forms
 from django.contrib import admin
+from django.db.models import Count
 from django.http import Http404
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.html import format_html
 
 from episodes.admin_actions import retry_processing
-from episodes.models import Episode, Podcast, Rendition
+from episodes.live_status import SOURCE_FIELDS, episode_status, source_display
+from episodes.models import Episode, Podcast
+from episodes.units import episode_count, format_duration
+
+OWNER_EMAIL_REQUIRED = (
+    "Apple Podcasts refuses a feed without an owner e-mail (itunes:owner/itunes:email): "
+    "enter the address that should receive directory verification mail."
+)
 
 
 class TenantAdmin(admin.ModelAdmin):
@@ -28,16 +42,33 @@ class TenantAdmin(admin.ModelAdmin):
             raise Http404("No such object, or not one of yours.")
         return obj
 
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        field = super().formfield_for_dbfield(db_field, request, **kwargs)
+        if field is not None and isinstance(field.widget, forms.TextInput):
+            # A browser silently cuts pasted text at maxlength; without it the
+            # form refuses an over-long value and names the limit instead.
+            field.widget.attrs.pop("maxlength", None)
+        return field
+
 
 @admin.register(Podcast)
 class PodcastAdmin(TenantAdmin):
-    list_display = ("title", "slug", "language", "category", "show_type", "updated_at")
+    list_display = ("title", "slug", "episode_count", "language", "category", "updated_at")
     list_filter = ("show_type", "explicit", "language")
     search_fields = ("title", "slug", "author")
     prepopulated_fields = {"slug": ("title",)}
-    readonly_fields = ("feed_url_link", "podcast_guid", "created_at", "updated_at")
+    readonly_fields = (
+        "feed_url_link",
+        "feed_records",
+        "podcast_guid",
+        "created_at",
+        "updated_at",
+    )
     fieldsets = (
-        (None, {"fields": ("title", "slug", "feed_url_link", "description", "cover")}),
+        (
+            None,
+            {"fields": ("title", "slug", "feed_url_link", "feed_records", "description", "cover")},
+        ),
         (
             "Directory listing",
             {
@@ -67,6 +98,42 @@ class PodcastAdmin(TenantAdmin):
             return "Shown once the show is saved."
         return format_html('<a href="{0}" target="_blank" rel="noopener">{0}</a>', obj.feed_url)
 
+    @admin.display(description="Feed publishing")
+    def feed_records(self, obj: Podcast) -> str:
+        if not obj.pk:
+            return "-"
+        history = reverse("admin:feeds_feedpublication_changelist")
+        links = format_html(
+            '<a href="{}?podcast__id__exact={}">Publication history</a>', history, obj.pk
+        )
+        state = getattr(obj, "feed_state", None)
+        if state is None:
+            return format_html("Not rendered yet · {}", links)
+        return format_html(
+            '<a href="{}">Current feed ({})</a> · {}',
+            reverse("admin:feeds_feedstate_change", args=[state.pk]),
+            episode_count(state.item_count),
+            links,
+        )
+
+    @admin.display(description="Episodes", ordering="episodes_total")
+    def episode_count(self, obj: Podcast) -> str:
+        return episode_count(obj.episodes_total)
+
+    def get_queryset(self, request):
+        return (
+            super().get_queryset(request).annotate(episodes_total=Count("episodes", distinct=True))
+        )
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        field = super().formfield_for_dbfield(db_field, request, **kwargs)
+        if db_field.name == "owner_email":
+            # Optional in the database (imports may lack it), required here:
+            # https://podcasters.apple.com/support/823-podcast-requirements
+            field.required = True
+            field.error_messages["required"] = OWNER_EMAIL_REQUIRED
+        return field
+
     def get_readonly_fields(self, request, obj=None):
         # The slug is in the feed URL and the podcast:guid: changing it would
         # strand every subscriber. A move is done with new_feed_url instead.
@@ -93,43 +160,42 @@ class PodcastAdmin(TenantAdmin):
             form.instance.members.add(request.user)
 
 
-class RenditionInline(admin.TabularInline):
-    model = Rendition
-    extra = 0
-    can_delete = False
-    fields = ("preset", "mime_type", "size_bytes", "bitrate", "duration_seconds", "file_link")
-    readonly_fields = fields
+def publication_state(episode: Episode, now: datetime) -> str:  # safe HTML
+    """``Published 1 Dec 2026, 10:00`` / ``Scheduled for …`` / ``Not published``."""
+    if episode.publish_at is None:
+        return "Not published"
+    local = timezone.localtime(episode.publish_at)
+    published = episode.is_published(now)
+    return format_html(
+        '{} <time datetime="{}">{}</time>',
+        "Published" if published else "Scheduled for",
+        local.isoformat(),
+        date_format(local, "j M Y" if published else "j M Y, H:i"),
+    )
 
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
 
-    @admin.display(description="File")
-    def file_link(self, obj: Rendition) -> str:
-        return format_html('<a href="{0}">{1}</a>', obj.url, obj.key)
+def _source_field(name: str):
+    @admin.display(description=name.removeprefix("source_").replace("_", " ").capitalize())
+    def display(self, obj: Episode) -> str:
+        return source_display(obj)[name]
+
+    display.__name__ = name
+    return display
 
 
 @admin.register(Episode)
 class EpisodeAdmin(TenantAdmin):
-    list_display = ("title", "podcast", "status", "progress", "publish_at", "updated_at")
+    list_display = ("title", "show", "status_progress", "publication", "duration")
     list_filter = ("status", ("podcast", admin.RelatedOnlyFieldListFilter), "episode_type")
     list_select_related = ("podcast",)
     search_fields = ("title", "slug", "podcast__title", "podcast__slug")
     date_hierarchy = "created_at"
     prepopulated_fields = {"slug": ("title",)}
-    inlines = (RenditionInline,)
     actions = (retry_processing,)
     # Written by the pipeline only: shown, never edited.
     _processing_fields = ("status", "progress", "error_message", "guid")
-    _source_fields = (
-        "source_filename",
-        "source_bytes",
-        "duration_seconds",
-        "container",
-        "codec",
-        "sample_rate",
-        "channels",
-        "loudness_lufs",
-    )
+    # Display strings (H:MM:SS, MB) that the page's live status also fills in.
+    _source_fields = SOURCE_FIELDS
     _history_fields = (
         "transcode_job_id",
         "attempt",
@@ -147,13 +213,56 @@ class EpisodeAdmin(TenantAdmin):
         ("History", {"classes": ("collapse",), "fields": _history_fields}),
     )
 
+    class Media:
+        css = {"all": ("episodes/admin.css",)}
+
     @admin.display(description="Progress", ordering="progress_percent")
     def progress(self, obj: Episode) -> str:
         return format_html(
             '<progress max="100" value="{0}">{0}%</progress> {0}%', obj.progress_percent
         )
 
+    @admin.display(description="Show", ordering="podcast__title")
+    def show(self, obj: Episode) -> str:
+        return obj.podcast.title
+
+    @admin.display(description="Status", ordering="status")
+    def status_progress(self, obj: Episode) -> str:
+        if obj.status == Episode.Status.PROCESSING:
+            return format_html(
+                '{} <progress max="100" value="{}"></progress> {}%',
+                obj.get_status_display(),
+                obj.progress_percent,
+                obj.progress_percent,
+            )
+        return obj.get_status_display()
+
+    @admin.display(description="Publication", ordering="publish_at")
+    def publication(self, obj: Episode) -> str:
+        return publication_state(obj, timezone.now())
+
+    @admin.display(description="Duration", ordering="duration_seconds")
+    def duration(self, obj: Episode) -> str:
+        return format_duration(obj.duration_seconds)
+
+    def get_list_display(self, request):
+        # A creator with one show needs no column repeating its name: the width
+        # goes to the titles (the list must fit 1280 px beside both sidebars).
+        if Podcast.objects.managed_by(request.user)[:2].count() < 2:
+            return tuple(f for f in self.list_display if f != "show")
+        return self.list_display
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        if obj is not None:
+            # First paint of the live Audio box, from the same dict the page polls.
+            context["live"] = episode_status(obj)
+        return super().render_change_form(request, context, add, change, form_url, obj)
+
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "podcast":
             kwargs["queryset"] = Podcast.objects.managed_by(request.user)
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+for _name in SOURCE_FIELDS:
+    setattr(EpisodeAdmin, _name, _source_field(_name))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.contrib import admin, messages
+from django.utils.translation import ngettext
 
 from episodes import pipeline
 
@@ -16,10 +17,21 @@ def retry_processing(modeladmin, request, queryset) -> None:
     retried = sum(pipeline.retry_processing(episode) for episode in queryset)
     skipped = queryset.count() - retried
     if retried:
-        modeladmin.message_user(request, f"Processing again: {retried} episode(s).")
+        modeladmin.message_user(
+            request,
+            ngettext(
+                "Processing again: %(n)d episode.", "Processing again: %(n)d episodes.", retried
+            )
+            % {"n": retried},
+        )
     if skipped:
         modeladmin.message_user(
             request,
-            f"{skipped} episode(s) were not failed, so there was nothing to retry.",
+            ngettext(
+                "%(n)d episode was not failed, so there was nothing to retry.",
+                "%(n)d episodes were not failed, so there was nothing to retry.",
+                skipped,
+            )
+            % {"n": skipped},
             messages.WARNING,
         )

@@ -26,6 +26,7 @@ from episodes.artwork import validate_cover_art
 from episodes.guids import podcast_guid_for
 from episodes.sanitize import sanitize_html
 from episodes.signals import episode_transitioned
+from episodes.storage_alias import StorageAlias
 
 # BCP 47 language tag as podcast apps accept it: "en", "en-US", "pt-BR", "zh-Hant".
 # Apple asks for ISO 639 with an optional region:
@@ -45,9 +46,29 @@ def validate_slug_not_reserved(value: str) -> None:
         raise ValidationError(f"“{value}” is used by the site itself; choose another slug.")
 
 
-def media_storage():
-    """The ``media`` storage, looked up at call time (so tests can override it)."""
-    return storages["media"]
+# Apple: "The maximum amount of text allowed for this tag is 4000 bytes", for the
+# show's and each episode's <description>:
+# https://help.apple.com/itc/podcasts_connect/#/itcb54353390
+DESCRIPTION_MAX_BYTES = 4000
+
+
+def validate_description_length(value: str) -> None:
+    """Refuse a description over Apple's limit, measured as it will be stored (sanitised)."""
+    size = len(sanitize_html(value).encode())
+    if size > DESCRIPTION_MAX_BYTES:
+        raise ValidationError(
+            f"Apple Podcasts allows at most {DESCRIPTION_MAX_BYTES:,} bytes of description; "
+            f"this one has {size:,} bytes once cleaned. Shorten it, or link to longer notes."
+        )
+
+
+def media_storage() -> StorageAlias:
+    """The ``media`` storage, resolved on every operation (so ``override_settings`` applies).
+
+    Django calls a field's storage callable once, at class creation; the proxy
+    defers the real lookup to each save/open/url.
+    """
+    return StorageAlias("media")
 
 
 def cover_upload_to(podcast: Podcast, filename: str) -> str:
@@ -86,14 +107,21 @@ class Podcast(models.Model):
         max_length=64,
         unique=True,
         validators=[validate_slug_not_reserved],
-        help_text="Part of the public feed URL: /<slug>/feed.xml. Never change it once published.",
+        # Admin help texts are HTML: no angle brackets, or "<slug>" vanishes as a tag.
+        help_text="Part of the public feed URL, e.g. /my-show/feed.xml. "
+        "It cannot be changed once the show is saved.",
     )
     title = models.CharField(max_length=255)
-    description = models.TextField(help_text="Show notes; up to 4000 bytes. Basic HTML allowed.")
+    description = models.TextField(
+        validators=[validate_description_length],
+        help_text="Shown in podcast apps; at most 4,000 bytes (Apple's limit). Basic HTML allowed.",
+    )
     author = models.CharField(max_length=255, blank=True)
     owner_name = models.CharField(max_length=255, blank=True)
     owner_email = models.EmailField(
-        blank=True, help_text="Directories (e.g. Spotify) mail this address to verify ownership."
+        blank=True,
+        help_text="Required by Apple Podcasts (itunes:owner); directories mail it to verify "
+        "ownership. Not shown to listeners in podcast apps.",
     )
     language = models.CharField(max_length=35, default="en", validators=[language_validator])
     category = models.CharField(max_length=80, choices=categories.choices())
@@ -132,6 +160,8 @@ class Podcast(models.Model):
     objects = PodcastQuerySet.as_manager()
 
     class Meta:
+        # What creators call it; the model and URLs keep "podcast".
+        verbose_name = "show"
         constraints = [
             models.CheckConstraint(
                 condition=Q(category__in=categories.all_values()),
@@ -208,13 +238,19 @@ class Episode(models.Model):
         Status.FAILED: frozenset({Status.UPLOADED}),
     }
 
-    podcast = models.ForeignKey(Podcast, on_delete=models.CASCADE, related_name="episodes")
+    podcast = models.ForeignKey(
+        Podcast, on_delete=models.CASCADE, related_name="episodes", verbose_name="show"
+    )
     guid = models.UUIDField(
         default=uuid.uuid4, editable=False, unique=True, help_text="Never changes once assigned."
     )
     title = models.CharField(max_length=255)
     slug = models.SlugField(max_length=100)
-    description = models.TextField(blank=True, help_text="Show notes. Basic HTML allowed.")
+    description = models.TextField(
+        blank=True,
+        validators=[validate_description_length],
+        help_text="Show notes; at most 4,000 bytes (Apple's limit). Basic HTML allowed.",
+    )
     season = models.PositiveIntegerField(null=True, blank=True, validators=[MinValueValidator(1)])
     number = models.PositiveIntegerField(
         "episode number", null=True, blank=True, validators=[MinValueValidator(1)]
@@ -285,7 +321,8 @@ class Episode(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.podcast.slug}/{self.slug}"
+        # Unique (the slug pair) yet readable; lists select_related("podcast").
+        return f"{self.title} ({self.podcast.slug}/{self.slug})"
 
     def save(self, *args, **kwargs) -> None:
         self.description = sanitize_html(self.description)

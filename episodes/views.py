@@ -17,6 +17,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
 from episodes import uploads
+from episodes.live_status import episode_status
 from episodes.models import Episode
 from podcasthost.storage import local_post
 
@@ -44,17 +45,7 @@ def _error(exc: uploads.UploadError) -> JsonResponse:
 
 
 def status_json(episode: Episode) -> dict:
-    return {
-        "id": episode.pk,
-        "status": episode.status,
-        "status_display": episode.get_status_display(),
-        "progress_percent": episode.progress_percent,
-        "error_message": episode.error_message,
-        "source_filename": episode.source_filename,
-        "source_bytes": episode.source_bytes,
-        "attempt": episode.attempt,
-        "updated_at": episode.updated_at.isoformat(),
-    }
+    return episode_status(episode)
 
 
 @require_POST

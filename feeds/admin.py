@@ -1,14 +1,18 @@
 """Admin for feed publications: what was published when, and what failed.
 
 Read-only and scoped like the rest of the admin: a creator sees only the
-publications of the shows they manage.
+publications of the shows they manage, and another show's record answers 404.
+They are reached from the show's page (episodes/admin.py), not from the index.
 """
 
 from __future__ import annotations
 
 from django.contrib import admin, messages
+from django.http import Http404
+from django.utils.translation import ngettext
 
 from episodes.models import Podcast
+from episodes.units import episode_count, format_size
 from feeds.models import FeedPublication, FeedState
 from feeds.publishing import request_publish
 
@@ -23,6 +27,13 @@ class CreatorReadOnlyAdmin(admin.ModelAdmin):
     def get_queryset(self, request):
         podcasts = Podcast.objects.managed_by(request.user)
         return super().get_queryset(request).filter(podcast__in=podcasts)
+
+    def get_object(self, request, object_id, from_field=None):
+        obj = super().get_object(request, object_id, from_field)
+        if obj is None:
+            # The stock admin redirects to its index; answer as if it did not exist.
+            raise Http404("No such record, or not one of your shows'.")
+        return obj
 
     def has_module_permission(self, request) -> bool:
         return request.user.is_active and request.user.is_staff
@@ -48,13 +59,13 @@ class FeedPublicationAdmin(CreatorReadOnlyAdmin):
         "podcast",
         "created_at",
         "status",
-        "item_count",
-        "size_bytes",
+        "episodes",
+        "size",
         "short_hash",
         "invalidation_id",
         "error",
     )
-    list_filter = ("status",)
+    list_filter = ("status", ("podcast", admin.RelatedOnlyFieldListFilter))
     list_select_related = ("podcast",)
     date_hierarchy = "created_at"
     search_fields = ("podcast__slug", "podcast__title", "content_hash", "invalidation_id")
@@ -63,12 +74,20 @@ class FeedPublicationAdmin(CreatorReadOnlyAdmin):
     def short_hash(self, obj: FeedPublication) -> str:
         return obj.content_hash[:12]
 
+    @admin.display(description="episodes", ordering="item_count")
+    def episodes(self, obj: FeedPublication) -> str:
+        return episode_count(obj.item_count)
+
+    @admin.display(description="size", ordering="size_bytes")
+    def size(self, obj: FeedPublication) -> str:
+        return format_size(obj.size_bytes)
+
 
 @admin.register(FeedState)
 class FeedStateAdmin(CreatorReadOnlyAdmin):
     list_display = (
         "podcast",
-        "item_count",
+        "episodes",
         "built_at",
         "rendered_at",
         "publish_requested_at",
@@ -80,6 +99,10 @@ class FeedStateAdmin(CreatorReadOnlyAdmin):
     exclude = ("body", "body_gzip")
     actions = ("publish_now",)
 
+    @admin.display(description="episodes", ordering="item_count")
+    def episodes(self, obj: FeedState) -> str:
+        return episode_count(obj.item_count)
+
     @admin.display(boolean=True, description="in storage")
     def is_published(self, obj: FeedState) -> bool:
         return bool(obj.content_hash) and obj.content_hash == obj.published_hash
@@ -87,4 +110,8 @@ class FeedStateAdmin(CreatorReadOnlyAdmin):
     @admin.action(description="Publish the selected feeds now")
     def publish_now(self, request, queryset) -> None:
         queued = sum(request_publish(pk) for pk in queryset.values_list("podcast_id", flat=True))
-        self.message_user(request, f"{queued} publish(es) queued.", messages.SUCCESS)
+        self.message_user(
+            request,
+            ngettext("%(n)d publish queued.", "%(n)d publishes queued.", queued) % {"n": queued},
+            messages.SUCCESS,
+        )

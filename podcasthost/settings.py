@@ -84,7 +84,7 @@ CSRF_TRUSTED_ORIGINS = env_list(
 )
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "episodes.admin_site.CreatorsAdminConfig",  # django.contrib.admin, creators first
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",

@@ -29,7 +29,7 @@ def good_show(make_podcast, make_published):
 
 def test_publish_feeds_dry_run_writes_nothing(good_show):
     out = run("publish_feeds", "good", "--dry-run")
-    assert "good: would publish (1 episodes" in out
+    assert "good: would publish (1 episode," in out
     assert not storages["feeds"].exists("good/feed.xml")
     assert not FeedPublication.objects.exists()
 
@@ -37,7 +37,7 @@ def test_publish_feeds_dry_run_writes_nothing(good_show):
 def test_publish_feeds_publishes_then_reports_unchanged(good_show, make_podcast):
     make_podcast(slug="other")
     out = run("publish_feeds", "--all")
-    assert "good: published (1 episodes" in out and "other: published (0 episodes" in out
+    assert "good: published (1 episode," in out and "other: published (0 episodes" in out
     assert storages["feeds"].exists("good/feed.xml")
     assert "good: unchanged" in run("publish_feeds", "good")
 

@@ -226,7 +226,7 @@ def test_retry_processing_admin_action(
     failed.refresh_from_db()
     assert failed.status == Episode.Status.READY and failed.error_message == ""
     texts = [str(m) for m in request._messages]
-    assert "Processing again: 1 episode(s)." in texts
+    assert "Processing again: 1 episode." in texts
     assert any("not failed" in t for t in texts)
 
 

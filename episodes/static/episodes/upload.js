@@ -111,6 +111,7 @@
     let pollTimer = null;
 
     function say(text, kind) {
+      message.dataset.kind = kind || "";
       message.textContent = text;
       message.className = "upload-message " + (kind || "");
       message.hidden = !text;
@@ -136,6 +137,28 @@
       if (cell) cell.textContent = text;
     }
 
+    function cell(row, text) {
+      const td = document.createElement("td");
+      td.textContent = text;
+      row.appendChild(td);
+      return td;
+    }
+
+    function showRenditions(renditions) {
+      const body = root.querySelector("[data-live=renditions]");
+      body.replaceChildren();
+      for (const r of renditions) {
+        const row = document.createElement("tr");
+        for (const text of [r.preset, r.mime_type, r.size, r.bitrate, r.duration]) cell(row, text);
+        const link = document.createElement("a");
+        link.href = r.url;
+        link.textContent = r.key;
+        cell(row, "").appendChild(link);
+        body.appendChild(row);
+      }
+      root.querySelector("[data-live=renditions-box]").hidden = !renditions.length;
+    }
+
     function showStatus(s) {
       const status = root.querySelector("[data-live=status]");
       status.textContent = s.status_display;
@@ -153,8 +176,13 @@
       setReadonly("status", s.status_display);
       setReadonly("progress", s.progress_percent + "%");
       setReadonly("error_message", s.error_message || "-");
-      setReadonly("source_filename", s.source_filename || "-");
-      setReadonly("source_bytes", s.source_bytes == null ? "-" : String(s.source_bytes));
+      for (const [field, text] of Object.entries(s.source || {})) setReadonly(field, text);
+      showRenditions(s.renditions || []);
+      // "Uploaded …, processing starts shortly" is about work still to come:
+      // once the work has ended, the status (or the error box) says what happened.
+      if ((s.status === "ready" || s.status === "failed") && message.dataset.kind === "success") {
+        say("");
+      }
       root.dataset.status = s.status;
     }
 
@@ -202,8 +230,12 @@
         showProgress(file.size, file.size);
         say("Upload complete; checking the file…");
         const s = await postJSON(root.dataset.completeUrl, { key: post.key, filename: file.name }, token);
+        if (s.status === "uploaded" || s.status === "processing") {
+          say("Uploaded " + file.name + ". Processing starts shortly.", "success");
+        } else {
+          say("");
+        }
         showStatus(s);
-        say("Uploaded " + file.name + ". Processing starts shortly.", "success");
         fileInput.value = "";
         poll();
       } catch (err) {

@@ -8,6 +8,7 @@ from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
 from episodes.models import Podcast
+from episodes.units import episode_count
 from feeds.publishing import PublishError, publish_feed
 
 
@@ -46,7 +47,7 @@ class Command(BaseCommand):
             verb = ("would publish" if dry_run else "published") if result.changed else "unchanged"
             extra = f", invalidation {result.invalidation_id}" if result.invalidation_id else ""
             self.stdout.write(
-                f"{podcast.slug}: {verb} ({result.item_count} episodes, "
+                f"{podcast.slug}: {verb} ({episode_count(result.item_count)}, "
                 f"sha256 {result.content_hash[:12]}{extra})"
             )
         if failures:
