@@ -119,7 +119,7 @@ class EpisodeAdmin(TenantAdmin):
     inlines = (RenditionInline,)
     actions = (retry_processing,)
     # Written by the pipeline only: shown, never edited.
-    _processing_fields = ("status", "progress", "error_message", "guid")
+    _processing_fields = ("status", "progress", "error_message", "not_produced", "guid")
     _source_fields = (
         "source_filename",
         "source_bytes",
@@ -152,6 +152,12 @@ class EpisodeAdmin(TenantAdmin):
         return format_html(
             '<progress max="100" value="{0}">{0}%</progress> {0}%', obj.progress_percent
         )
+
+    @admin.display(description="Renditions not produced")
+    def not_produced(self, obj: Episode) -> str:
+        """The presets the last run could not make, e.g. "Not produced: opus (…)"."""
+        lines = obj.missing_renditions.splitlines()
+        return f"Not produced: {'; '.join(lines)}" if lines else "-"
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "podcast":
