@@ -193,7 +193,7 @@ class EpisodeAdmin(TenantAdmin):
     prepopulated_fields = {"slug": ("title",)}
     actions = (retry_processing,)
     # Written by the pipeline only: shown, never edited.
-    _processing_fields = ("status", "progress", "error_message", "guid")
+    _processing_fields = ("status", "progress", "error_message", "not_produced", "guid")
     # Display strings (H:MM:SS, MB) that the page's live status also fills in.
     _source_fields = SOURCE_FIELDS
     _history_fields = (
@@ -257,6 +257,12 @@ class EpisodeAdmin(TenantAdmin):
             # First paint of the live Audio box, from the same dict the page polls.
             context["live"] = episode_status(obj)
         return super().render_change_form(request, context, add, change, form_url, obj)
+
+    @admin.display(description="Renditions not produced")
+    def not_produced(self, obj: Episode) -> str:
+        """The presets the last run could not make, e.g. "Not produced: opus (…)"."""
+        lines = obj.missing_renditions.splitlines()
+        return f"Not produced: {'; '.join(lines)}" if lines else "-"
 
     def formfield_for_foreignkey(self, db_field, request, **kwargs):
         if db_field.name == "podcast":

@@ -283,6 +283,11 @@ class Episode(models.Model):
     transcode_job_id = models.CharField(max_length=255, blank=True, editable=False)
     progress_percent = models.PositiveSmallIntegerField(default=0, editable=False)
     error_message = models.TextField(blank=True, editable=False)
+    missing_renditions = models.TextField(
+        blank=True,
+        editable=False,
+        help_text="Presets the last finished run could not produce, one per line, with why.",
+    )
 
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -550,6 +555,14 @@ class Episode(models.Model):
             progress_at=now,
             updated_at=now,
         )
+
+    def record_missing_renditions(self, missing: str, *, attempt: int, job_id: str) -> bool:
+        """Store which presets run ``attempt``/``job_id`` could not produce (``""``: none).
+
+        Written by the run that is about to become ready, so the admin names
+        what the feed lacks; ``False`` (nothing written) if the run is stale.
+        """
+        return self._write_if(self._run_guard(attempt, job_id), missing_renditions=missing)
 
     def touch_if_unchanged(self, *, now: datetime) -> bool:
         """Set ``updated_at`` to ``now`` if the row still has this copy's status and ``updated_at``.

@@ -312,9 +312,10 @@ def finish(
 ) -> str:
     """Publish a complete job: copy its files over the published keys, swap the rows, ready.
 
-    Only presets the job really produced get a Rendition. Idempotent: a second
-    caller finds the run no longer processing and does nothing. Fails the
-    episode if the primary preset is missing.
+    Only presets the job really produced get a Rendition; the others are named,
+    with the backend's reason, in ``Episode.missing_renditions``. Idempotent: a
+    second caller finds the run no longer processing and does nothing. Fails
+    the episode if the primary preset (the MP3 enclosure) is missing.
     """
     episode = Episode.objects.select_related("podcast").get(pk=episode_id)
     if (episode.status, episode.attempt, episode.transcode_job_id) != (
@@ -349,13 +350,23 @@ def finish(
             return "already finished"
         fail(episode_id, attempt, "The transcoder reported files that do not exist.", now=now)
         return "failed"
+    missing = _missing_renditions(produced, status)
     if not any(preset.primary for preset, *_ in produced):
-        fail(episode_id, attempt, "The transcoder produced no MP3 rendition.", now=now)
+        reason = next((why for name, why in missing if get_preset(name).primary), "")
+        fail(
+            episode_id,
+            attempt,
+            "The transcoder produced no MP3 rendition" + (f": {reason}" if reason else "."),
+            now=now,
+        )
         return "failed"
     with transaction.atomic():
         locked = _current(episode_id, attempt, job_id)
         if locked is None:
             return "stale run"
+        locked.record_missing_renditions(
+            "\n".join(f"{name} ({why})" for name, why in missing), attempt=attempt, job_id=job_id
+        )
         Rendition.objects.filter(episode_id=episode_id).delete()
         Rendition.objects.bulk_create(
             Rendition(
@@ -374,6 +385,17 @@ def finish(
             return "stale run"
     (transcoder or get_transcoder()).discard(job_id, status)
     return "ready"
+
+
+def _missing_renditions(produced: list, status: JobStatus) -> list[tuple[str, str]]:
+    """``(preset, reason)`` of each preset in :data:`PRESETS` the job did not produce."""
+    made = {preset.name for preset, *_ in produced}
+    reasons = dict(status.skipped)
+    return [
+        (p.name, reasons.get(p.name, "the transcoder produced no file for it"))
+        for p in PRESETS
+        if p.name not in made
+    ]
 
 
 def poll_transcodes(*, transcoder: Transcoder | None = None, now: datetime | None = None) -> dict:

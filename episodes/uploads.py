@@ -152,8 +152,10 @@ def presign_upload(
     """A form the browser posts straight to the uploads storage. Pure (writes nothing).
 
     ``local_url`` is the absolute URL of the local POST target, used when the
-    storage is a folder. Raises :class:`UploadError` for a non-audio type or a
-    declared size over ``UPLOAD_MAX_BYTES``.
+    storage is a folder. With ``size_bytes`` the form accepts a file of exactly
+    that size, else any size up to ``UPLOAD_MAX_BYTES``. Raises
+    :class:`UploadError` for a non-audio type or a declared size that is not
+    between 1 byte and ``UPLOAD_MAX_BYTES``.
     """
     now = now or timezone.now()
     limit = max_upload_bytes()
@@ -171,16 +173,19 @@ def presign_upload(
         raise UploadError(
             f"The uploads storage {type(storage).__name__} cannot take direct uploads."
         )
+    # A declared size is pinned exactly (content-length-range [size, size] on S3,
+    # the signed min/max locally): the file posted must be the one announced.
+    min_bytes, max_bytes = (size_bytes, size_bytes) if size_bytes is not None else (1, limit)
     form = storage.presign_post(
         key,
         content_type=content_type,
-        min_bytes=1,
-        max_bytes=limit,
+        min_bytes=min_bytes,
+        max_bytes=max_bytes,
         expires_in=PRESIGN_EXPIRY,
         now=now,
         local_url=local_url,
     )
-    return PresignedPost(form.url, form.fields, key, limit, expires_at)
+    return PresignedPost(form.url, form.fields, key, max_bytes, expires_at)
 
 
 # --- completion ----------------------------------------------------------------

@@ -58,6 +58,9 @@ class JobStatus:
     percent: int = 0
     error: str = ""
     outputs: tuple[RenditionOutput, ...] = ()
+    #: ``(preset, reason)`` of each preset the backend left out of the job
+    #: because it cannot produce it; the episode is ready without them.
+    skipped: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)

@@ -11,8 +11,17 @@ https://docs.aws.amazon.com/mediaconvert/latest/ug/audio-only-output.html:
 * Opus — ``OGG`` container with the ``OPUS`` codec (``OpusSettings``: 48 kHz, 1 or 2
   channels, bitrate a multiple of 8000). The model lists ``OGG`` among
   ``ContainerType`` values and ``OpusSettings`` among codec settings, so all three
-  presets are produced; a preset with a codec MediaConvert cannot produce is
-  skipped and never recorded as a rendition.
+  presets are asked for.
+
+One ``CreateJob`` carries every output, so one output MediaConvert refuses
+would fail the whole episode. Instead, when ``CreateJob`` answers
+``BadRequestException`` naming an output (its messages point at the setting,
+``/outputGroups/0/outputs/2/...``), the job is submitted again without that
+output, and the left-out preset and MediaConvert's reason travel in the job's
+``UserMetadata`` (``skipped-<preset>``) so :meth:`MediaConvertTranscoder.status`
+reports them (:attr:`JobStatus.skipped`). The MP3 enclosure is required: a
+refused MP3 output fails the job. A preset with a codec this module has no
+settings for is left out the same way.
 
 Loudness is corrected by MediaConvert itself (``AudioNormalizationSettings``,
 ITU-R BS.1770-4, true-peak limiter). MediaConvert names each file
@@ -23,13 +32,14 @@ ITU-R BS.1770-4, true-peak limiter). MediaConvert names each file
 from __future__ import annotations
 
 import posixpath
+import re
 from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.core.files.storage import storages
 
-from episodes.presets import Preset
+from episodes.presets import Preset, get_preset
 from episodes.probe import LAYOUT_CHANNELS
 from episodes.transcoders.base import (
     JobState,
@@ -53,6 +63,15 @@ _TRANSIENT_CODES = {
     "ServiceUnavailable",
     "RequestTimeout",
 }
+
+
+# How a creator would name each output MediaConvert may refuse.
+_LABELS = {"mp3": "MP3", "aac": "AAC in MP4", "opus": "Opus in Ogg"}
+# The output a validation error points at: "/outputGroups/0/outputs/2/containerSettings/...".
+_OUTPUT_IN_ERROR = re.compile(r"/outputGroups/0/outputs/(\d+)\b", re.IGNORECASE)
+SKIPPED_PREFIX = "skipped-"
+# UserMetadata holds short strings; the reason is for people, so a cut one is fine.
+_REASON_CHARS = 250
 
 
 def _codec_settings(preset: Preset, channels: int) -> tuple[dict, dict, str] | None:
@@ -199,11 +218,17 @@ class MediaConvertTranscoder(Transcoder):
         """Same episode and attempt, same token: a redelivered task cannot start a second job."""
         return f"podcasthost-episode-{request.episode_id}-attempt-{request.attempt}"
 
-    def create_job_request(self, request: TranscodeRequest) -> dict:
+    def create_job_request(
+        self, request: TranscodeRequest, *, without: dict[str, str] | None = None
+    ) -> dict:
         """The keyword arguments of ``CreateJob`` for ``request``.
 
-        Raises ``ImproperlyConfigured`` when the role is unset or a storage is not S3.
+        ``without`` maps presets to leave out to the reason, recorded in the
+        job's ``UserMetadata``; a job without some presets gets its own
+        ``ClientRequestToken``. Raises ``ImproperlyConfigured`` when the role is
+        unset or a storage is not S3.
         """
+        without = dict(without or {})
         if not self.role_arn:
             raise ImproperlyConfigured("Set MEDIACONVERT_ROLE_ARN to use the MediaConvert backend.")
         uploads, media = storages["uploads"], storages["media"]
@@ -226,6 +251,8 @@ class MediaConvertTranscoder(Transcoder):
         for preset in request.presets:
             spec = _codec_settings(preset, request.channels)
             if spec is None:
+                without.setdefault(preset.name, f"MediaConvert cannot encode {preset.codec}.")
+            if preset.name in without:
                 continue
             container, codec, extension = spec
             outputs.append(
@@ -245,14 +272,21 @@ class MediaConvertTranscoder(Transcoder):
             )
         if not outputs:
             raise TranscodeError("None of the presets can be produced by MediaConvert.")
+        token = self.client_request_token(request)
+        if without:
+            token += "-without-" + "-".join(sorted(without))
         kwargs = {
             "Role": self.role_arn,
-            "ClientRequestToken": self.client_request_token(request),
+            "ClientRequestToken": token,
             "StatusUpdateInterval": "SECONDS_10",
             "UserMetadata": {
                 "episode_id": str(request.episode_id),
                 "attempt": str(request.attempt),
                 "podcast": request.podcast_slug,
+                **{
+                    f"{SKIPPED_PREFIX}{name}": reason[:_REASON_CHARS]
+                    for name, reason in sorted(without.items())
+                },
             },
             "Settings": {
                 "TimecodeConfig": {"Source": "ZEROBASED"},
@@ -282,13 +316,49 @@ class MediaConvertTranscoder(Transcoder):
     def submit(
         self, request: TranscodeRequest, *, on_progress: ProgressCallback | None = None
     ) -> str:
-        """``CreateJob``; returns the job id. Raises transient/permanent transcoder errors."""
-        kwargs = self.create_job_request(request)
+        """``CreateJob``; returns the job id. Raises transient/permanent transcoder errors.
+
+        An output MediaConvert refuses (``BadRequestException`` naming it) is
+        left out and the job submitted again, once per output; a refused MP3
+        output, or a refusal naming no output, is a :class:`TranscodeError`.
+        """
+        without: dict[str, str] = {}
+        while True:
+            kwargs = self.create_job_request(request, without=without)
+            try:
+                response = self.client.create_job(**kwargs)
+            except Exception as exc:
+                refused = self._refused_preset(exc, kwargs)
+                if refused is None:
+                    raise _classify(exc) from exc
+                preset, reason = refused
+                if preset.primary:
+                    raise TranscodeError(f"The MP3 enclosure cannot be made. {reason}") from exc
+                without[preset.name] = reason
+                continue
+            return response["Job"]["Id"]
+
+    @staticmethod
+    def _refused_preset(exc: Exception, kwargs: dict) -> tuple[Preset, str] | None:
+        """The preset of the output a ``BadRequestException`` names, and why; else ``None``."""
+        from botocore.exceptions import ClientError
+
+        if not isinstance(exc, ClientError):
+            return None
+        error = exc.response.get("Error", {})
+        if error.get("Code") != "BadRequestException":
+            return None
+        message = error.get("Message", "")
+        match = _OUTPUT_IN_ERROR.search(message)
+        outputs = kwargs["Settings"]["OutputGroups"][0]["Outputs"]
+        if match is None or int(match.group(1)) >= len(outputs):
+            return None
+        name = outputs[int(match.group(1))]["NameModifier"].lstrip("-")
         try:
-            response = self.client.create_job(**kwargs)
-        except Exception as exc:
-            raise _classify(exc) from exc
-        return response["Job"]["Id"]
+            preset = get_preset(name)
+        except KeyError:
+            return None
+        return preset, f"MediaConvert refused {_LABELS.get(name, name)}: {message}"
 
     def status(self, job_id: str) -> JobStatus:
         """``GetJob``: the state, percent, MediaConvert's error, and the files once COMPLETE."""
@@ -307,7 +377,12 @@ class MediaConvertTranscoder(Transcoder):
             return JobStatus(state, error="The MediaConvert job was canceled.")
         if state is not JobState.COMPLETE:
             return JobStatus(state, percent=int(job.get("JobPercentComplete") or 0))
-        return JobStatus(state, percent=100, outputs=self._outputs(job))
+        skipped = tuple(
+            (key.removeprefix(SKIPPED_PREFIX), reason)
+            for key, reason in sorted((job.get("UserMetadata") or {}).items())
+            if key.startswith(SKIPPED_PREFIX)
+        )
+        return JobStatus(state, percent=100, outputs=self._outputs(job), skipped=skipped)
 
     @staticmethod
     def _outputs(job: dict) -> tuple[RenditionOutput, ...]:

@@ -6,11 +6,13 @@ botocore ships, so no setting can be a key or enum value the API does not have.
 
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 
 import boto3
 import pytest
 from botocore.stub import Stubber
+from django.urls import reverse
 
 from episodes import pipeline, tasks
 from episodes.models import Episode
@@ -427,3 +429,76 @@ def test_a_job_that_cannot_be_followed_fails_and_never_stops_the_pass(
     assert "cannot be followed" in refused.error_message
     assert "Access denied" in refused.error_message
     assert odd.status == Episode.Status.PROCESSING
+
+
+# --- issue 10, item 25: an output MediaConvert refuses is left out, not fatal ---
+
+OPUS_REFUSED = (
+    "/outputGroups/0/outputs/2/containerSettings/container: Should be one of "
+    "[CMFC, F4V, ISMV, M2TS, M3U8, MOV, MP4, MPD, MXF, RAW, WEBM, Y4M]"
+)
+
+
+def without_opus(request: dict) -> dict:
+    """The CreateJob MediaConvert is asked for again, once it refused the Opus output."""
+    retried = copy.deepcopy(request)
+    group = retried["Settings"]["OutputGroups"][0]
+    group["Outputs"] = [o for o in group["Outputs"] if o["NameModifier"] != "-opus"]
+    retried["ClientRequestToken"] += "-without-opus"
+    retried["UserMetadata"]["skipped-opus"] = f"MediaConvert refused Opus in Ogg: {OPUS_REFUSED}"
+    return retried
+
+
+def test_a_refused_opus_output_is_left_out_and_named_in_the_admin(
+    mediaconvert, uploaded_on_s3, s3, audio_dir, client, make_creator
+):
+    episode = uploaded_on_s3()
+    request = expected_create_job(episode, 1, 2)
+    retried = without_opus(request)
+    mediaconvert.add_client_error(
+        "create_job", "BadRequestException", OPUS_REFUSED, 400, expected_params=request
+    )
+    mediaconvert.add_response("create_job", job(retried, "SUBMITTED"), expected_params=retried)
+    mediaconvert.add_response("get_job", job(retried, "SUBMITTED"), {"Id": JOB_ID})
+
+    pipeline.process_episode(episode.pk)
+
+    episode.refresh_from_db()
+    assert episode.status == Episode.Status.PROCESSING and episode.transcode_job_id == JOB_ID
+    _put_outputs(s3, retried, audio_dir)
+    mediaconvert.add_response("get_job", job(retried, "COMPLETE"), {"Id": JOB_ID})
+
+    assert pipeline.poll_transcodes() == {"ready": 1}
+
+    episode.refresh_from_db()
+    assert episode.status == Episode.Status.READY
+    assert {r.preset for r in episode.renditions.all()} == {"mp3", "aac"}
+    assert episode.missing_renditions.startswith("opus (MediaConvert refused Opus in Ogg: ")
+    creator = make_creator("olga")
+    episode.podcast.members.add(creator)
+    client.force_login(creator)
+    page = client.get(reverse("admin:episodes_episode_change", args=[episode.pk]))
+    assert page.status_code == 200
+    text = page.content.decode()
+    assert "Not produced: opus (MediaConvert refused Opus in Ogg: /outputGroups/0/outputs/2" in text
+
+
+def test_a_refused_mp3_output_fails_the_episode_with_a_plain_reason(mediaconvert, uploaded_on_s3):
+    episode = uploaded_on_s3()
+    request = expected_create_job(episode, 1, 2)
+    mediaconvert.add_client_error(
+        "create_job",
+        "BadRequestException",
+        "/outputGroups/0/outputs/0/audioDescriptions/0/codecSettings/codec: Should be one of [AAC]",
+        400,
+        expected_params=request,
+    )
+
+    pipeline.process_episode(episode.pk)
+
+    episode.refresh_from_db()
+    assert episode.status == Episode.Status.FAILED
+    assert episode.error_message.startswith(
+        "The MP3 enclosure cannot be made. MediaConvert refused"
+    )
+    assert not episode.renditions.exists()

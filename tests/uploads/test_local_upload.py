@@ -317,7 +317,9 @@ def test_a_body_that_is_not_a_multipart_form_is_refused(episode, content_type):
 
 @pytest.mark.django_db(transaction=True)
 def test_a_form_posted_twice_never_replaces_the_first_file(live_server, creator_client, episode):
-    first, second = make_wav(1), make_wav(1, rate=8000)
+    first = make_wav(1)
+    # The same size (the form pins it), other audio: silence after the same header.
+    second = first[:44] + bytes(len(first) - 44)
     answer = presign(creator_client, episode, size=len(first)).json()
     url = live_server.url + reverse("episodes:upload_local")
 
@@ -327,3 +329,177 @@ def test_a_form_posted_twice_never_replaces_the_first_file(live_server, creator_
     assert again.status_code == 409
     with uploads.uploads_storage().open(answer["key"]) as f:
         assert f.read() == first
+
+
+# --- issue 10, item 13: nothing before the policy check grows with the body ---
+
+
+class FieldsBody:
+    """A body of ``count`` form fields of ``field_bytes`` each (then nothing), made on demand.
+
+    Counts the bytes the server really read; never holds more than one field.
+    """
+
+    def __init__(self, fields: dict, count: int, field_bytes: int, boundary: str) -> None:
+        self.head = b"".join(
+            f'--{boundary}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n'.encode()
+            for k, v in fields.items()
+        )
+        self.boundary = boundary
+        self.count = count
+        self.field_bytes = field_bytes
+        self.total = len(self.head) + sum(len(self._field(i)) for i in range(count))
+        self.sent = 0
+        self._buffer = self.head
+        self._next = 0
+
+    def _field(self, i: int) -> bytes:
+        framing = f'--{self.boundary}\r\nContent-Disposition: form-data; name="x{i}"\r\n\r\n'
+        return framing.encode() + b"a" * self.field_bytes + b"\r\n"
+
+    def __len__(self) -> int:
+        return self.total
+
+    def read(self, n: int = -1) -> bytes:
+        n = 65536 if n is None or n < 0 else n
+        while len(self._buffer) < n and self._next < self.count:
+            self._buffer += self._field(self._next)
+            self._next += 1
+        chunk, self._buffer = self._buffer[:n], self._buffer[n:]
+        self.sent += len(chunk)
+        return chunk
+
+
+@pytest.mark.parametrize(
+    ("count", "field_bytes", "reason"),
+    [
+        pytest.param(40_000, 8 * 1024 - 10, "bytes in all", id="302MB-of-8KB-fields"),
+        pytest.param(100_000, 10, "more than 20 fields", id="many-tiny-fields"),
+    ],
+)
+def test_a_body_of_many_fields_is_refused_after_reading_about_the_caps(
+    episode, isolated_storages, count, field_bytes, reason
+):
+    boundary = "fieldsBoundary"
+    body = FieldsBody({}, count, field_bytes, boundary)
+    meta = {
+        "CONTENT_TYPE": f"multipart/form-data; boundary={boundary}",
+        "CONTENT_LENGTH": str(len(body)),
+    }
+
+    with pytest.raises(uploads.UploadError, match=reason) as refused:
+        local_post.receive_local_upload(meta, body)
+
+    assert refused.value.status == 400
+    # The caps plus one read chunk and one part's framing, whatever the body's size.
+    assert body.sent <= local_post.MAX_FORM_BYTES + local_post.FORM_CHUNK_BYTES + 8 * 1024
+    assert files_under(isolated_storages / "uploads") == []
+
+
+@pytest.mark.parametrize("fault", ["forged", "expired"])
+def test_a_bad_policy_is_refused_as_soon_as_it_arrives(episode, isolated_storages, fault):
+    signed_at = timezone.now()
+    if fault == "expired":
+        signed_at -= uploads.PRESIGN_EXPIRY + timedelta(seconds=5)
+    post = uploads.presign_upload(
+        episode,
+        filename="a.wav",
+        content_type="audio/wav",
+        size_bytes=None,
+        local_url="",
+        now=signed_at,
+    )
+    fields = dict(post.fields)
+    if fault == "forged":
+        fields["policy"] = fields["policy"][:-2] + "xx"
+    # Fields the caps allow follow the policy; the file never comes.
+    body = FieldsBody(fields, 7, 7 * 1024, "policyBoundary")
+    meta = {
+        "CONTENT_TYPE": "multipart/form-data; boundary=policyBoundary",
+        "CONTENT_LENGTH": str(len(body)),
+    }
+
+    with pytest.raises(uploads.UploadError) as refused:
+        local_post.receive_local_upload(meta, body)
+
+    assert refused.value.status == 403
+    # Refused from the first chunk, not after the fields that follow.
+    assert body.sent < body.total // 2
+    assert files_under(isolated_storages / "uploads") == []
+
+
+# --- issue 10, item 17: only a body that reaches its closing boundary is stored ---
+
+
+@pytest.mark.parametrize(
+    "cut",
+    [
+        pytest.param(lambda head, n: head + 979, id="inside-the-file"),
+        pytest.param(lambda head, n: head + n, id="right-after-the-file"),
+        pytest.param(lambda head, n: head + n + len("\r\n--xYzBo"), id="inside-the-boundary"),
+        pytest.param(
+            lambda head, n: head + n + len("\r\n--xYzBoundary123"), id="before-the-final-dashes"
+        ),
+    ],
+)
+def test_a_body_cut_before_its_closing_boundary_is_refused(episode, isolated_storages, cut):
+    post = uploads.presign_upload(
+        episode, filename="a.wav", content_type="audio/wav", size_bytes=None, local_url=""
+    )
+    body, ctype = multipart(post.fields, 1000)
+    head = len(body.parts[0])
+    data = b"".join(iter(lambda: body.read(65536), b""))
+    truncated = data[: cut(head, 1000)]
+    # Content-Length says what was sent, so the byte count cannot tell.
+    meta = {"CONTENT_TYPE": ctype, "CONTENT_LENGTH": str(len(truncated))}
+
+    with pytest.raises(uploads.UploadError, match="closing boundary") as refused:
+        local_post.receive_local_upload(meta, io.BytesIO(truncated))
+
+    assert refused.value.status == 400
+    assert files_under(isolated_storages / "uploads") == []
+    # The whole body is stored, exactly the file's bytes.
+    meta["CONTENT_LENGTH"] = str(len(data))
+    assert local_post.receive_local_upload(meta, io.BytesIO(data)) == (post.key, 1000)
+    assert (isolated_storages / "uploads" / post.key).read_bytes() == b"\x01" * 1000
+
+
+# --- issue 10, item 18: the declared size is the only size accepted ---
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_file_of_another_size_than_declared_is_refused(live_server, creator_client, episode):
+    answer = presign(creator_client, episode, size=1000).json()
+    assert answer["max_bytes"] == 1000
+    policy = signing.loads(answer["fields"]["policy"], salt=local_post.POLICY_SALT)
+    assert (policy["min"], policy["max"]) == (1000, 1000)
+    url = live_server.url + reverse("episodes:upload_local")
+    root = Path(uploads.uploads_storage().path(""))
+
+    too_big = post_form(url, answer["fields"], b"x" * (3 * 1024 * 1024))
+    too_small = post_form(url, answer["fields"], b"x" * 999)
+
+    assert too_big.status_code == 413, too_big.text
+    assert too_small.status_code == 400, too_small.text
+    assert "1,000 bytes" in too_small.json()["error"]
+    assert files_under(root) == []
+    exact = post_form(url, answer["fields"], b"x" * 1000)
+    assert exact.status_code == 204, exact.text
+    assert files_under(root) == [root / answer["key"]]
+
+
+def test_a_body_too_big_for_the_declared_size_is_refused_before_the_file_is_read(
+    episode, isolated_storages
+):
+    post = uploads.presign_upload(
+        episode, filename="a.wav", content_type="audio/wav", size_bytes=1000, local_url=""
+    )
+    body, ctype = multipart(post.fields, 3 * 1024 * 1024)
+    meta = {"CONTENT_TYPE": ctype, "CONTENT_LENGTH": str(len(body))}
+
+    with pytest.raises(uploads.UploadError, match="1,000 bytes") as refused:
+        local_post.receive_local_upload(meta, body)
+
+    assert refused.value.status == 413
+    assert body.sent <= local_post.FORM_CHUNK_BYTES
+    assert files_under(isolated_storages / "uploads") == []

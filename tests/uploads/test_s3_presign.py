@@ -142,3 +142,33 @@ def test_completion_refuses_names_no_upload_gets(creator_client, episode, s3_upl
     assert done.status_code == 403
     episode.refresh_from_db()
     assert episode.status == Episode.Status.DRAFT
+
+
+def test_a_declared_size_is_pinned_in_the_s3_policy(
+    creator_client, episode, s3_uploads, moto_endpoint
+):
+    # S3 refuses a POST outside content-length-range with EntityTooLarge/EntityTooSmall
+    # (https://docs.aws.amazon.com/AmazonS3/latest/API/sigv4-HTTPPOSTConstructPolicy.html).
+    # moto (5.2.5) does not evaluate POST policy conditions, so this checks the signed
+    # policy itself, and that a form pinned this way still uploads the announced file.
+    answer = presign(creator_client, episode, size=1000).json()
+
+    conditions = json.loads(base64.b64decode(answer["fields"]["policy"]))["conditions"]
+    assert ["content-length-range", 1000, 1000] in conditions
+    assert not [
+        c
+        for c in conditions
+        if c != ["content-length-range", 1000, 1000]
+        and isinstance(c, list)
+        and c[0] == "content-length-range"
+    ]
+    assert answer["max_bytes"] == 1000
+    exact = requests.post(
+        answer["url"],
+        data=answer["fields"],
+        files={"file": ("pilot.wav", b"x" * 1000, "audio/wav")},
+        timeout=30,
+    )
+    assert exact.status_code in (200, 201, 204), exact.text
+    stored = s3_uploads.head_object(Bucket=s3_uploads.bucket, Key=answer["key"])
+    assert stored["ContentLength"] == 1000
