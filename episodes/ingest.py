@@ -40,7 +40,6 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
-from episodes import subprocesses
 from episodes.models import Episode, Podcast
 from episodes.probe import ffmpeg_binary
 from episodes.uploads import (
@@ -50,6 +49,7 @@ from episodes.uploads import (
     upload_key_for,
     uploads_storage,
 )
+from podcasthost import subprocesses
 
 logger = logging.getLogger(__name__)
 

@@ -39,8 +39,8 @@ from pathlib import Path
 
 from django.conf import settings
 
-from episodes import subprocesses
 from episodes.transcoders.base import TransientTranscoderError
+from podcasthost import subprocesses
 
 # ffmpeg's standard layouts and their channels in stream order (``ffmpeg -layouts``);
 # a layout it cannot name prints as "N channels" or "N channels (FL+FR+...)".

@@ -18,8 +18,8 @@ import sys
 import time
 import urllib.request
 
+from podcasthost import subprocesses
 from podcasthost.services import (
-    die_with_parent,
     forget_redis_url,
     free_port,
     port_in_use,
@@ -49,7 +49,12 @@ class ProcessGroup:
 
     def popen_kwargs(self) -> dict:
         # process_group=0: the first child leads a new group; the others join it.
-        return {"process_group": self.pgid or 0, "preexec_fn": die_with_parent}
+        # SIGTERM (not SIGKILL) when make run dies: Redis, the web server and
+        # Celery still shut down cleanly.
+        return {
+            "process_group": self.pgid or 0,
+            "preexec_fn": subprocesses.die_with(os.getpid(), signal.SIGTERM),
+        }
 
     def add(self, proc: subprocess.Popen) -> subprocess.Popen:
         self.procs.append(proc)

@@ -6,20 +6,16 @@ Imported by settings: nothing here may import Django.
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import os
 import shutil
-import signal
 import socket
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 # Where `make run` records the URL of the private Redis it started, under VAR_DIR.
 REDIS_URL_FILE = "redis-url"
-_PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
 
 
 def redis_server_binary() -> str:
@@ -123,14 +119,3 @@ def port_in_use(port: int, host: str = "127.0.0.1") -> bool:
         except OSError:
             return True
     return False
-
-
-def die_with_parent() -> None:
-    """``preexec_fn`` for children: on Linux they get SIGTERM when their parent dies.
-
-    ``prctl(PR_SET_PDEATHSIG)``, https://man7.org/linux/man-pages/man2/pr_set_pdeathsig.2const.html
-    — so even ``kill -9`` of ``make run`` leaves no Redis, web server or Celery behind.
-    Elsewhere a no-op (the process group is still signalled on a normal exit).
-    """
-    if sys.platform.startswith("linux"):
-        ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)

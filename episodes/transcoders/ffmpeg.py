@@ -9,7 +9,7 @@ Files are written to a scratch folder and published to the attempt's staging
 keys only once ffmpeg has exited successfully; a ``manifest.json`` written
 last marks the set complete. A worker killed mid-job leaves at most a scratch
 folder nobody serves, never a half-written rendition; its ffmpeg dies with it
-(:mod:`episodes.subprocesses`), and :func:`clean_stale_scratch` (run by
+(:mod:`podcasthost.subprocesses`), and :func:`clean_stale_scratch` (run by
 reconcile through :meth:`FFmpegTranscoder.cleanup`) removes the folder.
 """
 
@@ -31,7 +31,6 @@ from pathlib import Path
 from django.conf import settings
 from django.core.files.storage import storages
 
-from episodes import subprocesses
 from episodes.presets import Preset
 from episodes.probe import STEREO_DOWNMIX, ffmpeg_binary
 from episodes.transcoders.base import (
@@ -43,6 +42,7 @@ from episodes.transcoders.base import (
     Transcoder,
     TranscodeRequest,
 )
+from podcasthost import subprocesses
 
 MANIFEST = "manifest.json"
 JOB_PREFIX = "ffmpeg:"

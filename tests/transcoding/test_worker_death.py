@@ -77,7 +77,7 @@ def test_ffmpeg_started_through_the_helper_dies_with_its_parent(reap):
     child = _child(
         f"""
         import time
-        from episodes import subprocesses
+        from podcasthost import subprocesses
         proc = subprocesses.popen(
             [{ffmpeg()!r}, "-nostdin", "-loglevel", "error", "-re", "-f", "lavfi",
              "-i", "anullsrc", "-f", "null", "-"]

@@ -39,12 +39,16 @@ def _load_prctl() -> Callable[..., int] | None:
 _prctl = _load_prctl()
 
 
-def _die_with(parent_pid: int) -> Callable[[], None] | None:
+def die_with(parent_pid: int, sig: int = signal.SIGKILL) -> Callable[[], None] | None:
+    """A ``preexec_fn`` that has the kernel send ``sig`` to the child when ``parent_pid`` dies.
+
+    ``None`` where the platform has no ``PR_SET_PDEATHSIG`` (then children may outlive it).
+    """
     if _prctl is None:
         return None
 
     def preexec() -> None:
-        _prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        _prctl(_PR_SET_PDEATHSIG, sig, 0, 0, 0)
         # The parent may have died between fork and prctl: then no signal comes.
         if os.getppid() != parent_pid:
             os.kill(os.getpid(), signal.SIGKILL)
@@ -56,7 +60,7 @@ def popen(args: Sequence[str], **kwargs: Any) -> subprocess.Popen:
     """``subprocess.Popen`` whose child is killed when the calling process dies."""
     if "preexec_fn" in kwargs:
         raise TypeError("popen() sets preexec_fn itself")
-    return subprocess.Popen(args, preexec_fn=_die_with(os.getpid()), **kwargs)
+    return subprocess.Popen(args, preexec_fn=die_with(os.getpid()), **kwargs)
 
 
 def run(
@@ -69,5 +73,5 @@ def run(
     if "preexec_fn" in kwargs:
         raise TypeError("run() sets preexec_fn itself")
     return subprocess.run(
-        args, preexec_fn=_die_with(os.getpid()), timeout=timeout, check=False, **kwargs
+        args, preexec_fn=die_with(os.getpid()), timeout=timeout, check=False, **kwargs
     )
