@@ -26,7 +26,7 @@ from episodes.artwork import validate_cover_art
 from episodes.guids import podcast_guid_for
 from episodes.sanitize import sanitize_html
 from episodes.signals import episode_transitioned
-from episodes.storage_alias import StorageAlias
+from podcasthost.storage.alias import StorageAlias
 
 # BCP 47 language tag as podcast apps accept it: "en", "en-US", "pt-BR", "zh-Hant".
 # Apple asks for ISO 639 with an optional region:

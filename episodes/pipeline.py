@@ -25,7 +25,6 @@ from pathlib import Path
 
 from botocore.exceptions import BotoCoreError, ClientError
 from django.conf import settings
-from django.core.files.storage import storages
 from django.db import DatabaseError, transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -43,6 +42,7 @@ from episodes.transcoders import (
     TransientTranscoderError,
     get_transcoder,
 )
+from podcasthost.storage import get_storage
 
 log = logging.getLogger(__name__)
 
@@ -143,7 +143,7 @@ def process_episode(
     if not episode.source_key:
         episode.mark_failed("No audio file was uploaded for this episode.", now=now)
         return "failed"
-    uploads = storages["uploads"]
+    uploads = get_storage("uploads")
     suffix = Path(episode.source_key).suffix
     with contextlib.ExitStack() as stack:
         try:
@@ -328,7 +328,7 @@ def finish(
         if episode.transcode_job_id != job_id:
             (transcoder or get_transcoder()).discard(job_id, status)
         return "stale run"
-    media = storages["media"]
+    media = get_storage("media")
     produced = []
     try:
         for output in status.outputs:

@@ -33,6 +33,7 @@ A probe ffmpeg killed by a signal says nothing about the file: that raises
 from __future__ import annotations
 
 import re
+import signal
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -224,11 +225,20 @@ def _check_header(log: str, limit: float) -> None:
             )
 
 
+# Signals that stop a healthy ffmpeg from outside (an operator, the OOM killer,
+# a shutdown). Any other signal (SIGSEGV, SIGABRT, SIGFPE…) is ffmpeg crashing on
+# this input: retrying it would only crash again, so that is the file's report.
+_STOP_SIGNALS = frozenset({signal.SIGKILL, signal.SIGTERM, signal.SIGINT, signal.SIGHUP})
+
+
 def _interrupted(returncode: int) -> None:
-    # A negative return code: ffmpeg died of a signal (killed by an operator, the
-    # OOM killer, a shutdown) — not the file's fault, so not the creator's message.
-    if returncode < 0:
+    if returncode < 0 and -returncode in _STOP_SIGNALS:
         raise ProbeInterrupted(f"The probe's ffmpeg was killed (signal {-returncode}).")
+    if returncode < 0:
+        raise ProbeError(
+            "The audio file could not be read (ffmpeg crashed on it); the file may be damaged. "
+            "Please export it again."
+        )
 
 
 def probe(path: Path | str, *, timeout_seconds: float = 3600) -> ProbeResult:

@@ -19,11 +19,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.core.files.storage import Storage, storages
+from django.core.files.storage import Storage
 from django.utils import timezone
 
 from episodes.models import Episode
-from podcasthost.storage import AppStorage, UploadError
+from podcasthost.storage import UploadError, get_storage
 
 PRESIGN_EXPIRY = timedelta(hours=1)
 
@@ -73,7 +73,7 @@ def max_upload_bytes() -> int:
 
 def uploads_storage() -> Storage:
     """The ``uploads`` storage, looked up at call time (tests override it)."""
-    return storages["uploads"]
+    return get_storage("uploads")
 
 
 def sanitise_filename(name: str) -> str:
@@ -169,10 +169,6 @@ def presign_upload(
     key = upload_key_for(episode, filename)
     expires_at = now + PRESIGN_EXPIRY
     storage = uploads_storage()
-    if not isinstance(storage, AppStorage):
-        raise UploadError(
-            f"The uploads storage {type(storage).__name__} cannot take direct uploads."
-        )
     # A declared size is pinned exactly (content-length-range [size, size] on S3,
     # the signed min/max locally): the file posted must be the one announced.
     min_bytes, max_bytes = (size_bytes, size_bytes) if size_bytes is not None else (1, limit)
@@ -192,13 +188,12 @@ def presign_upload(
 
 
 def stored_size(storage: Storage, key: str) -> int | None:
-    """Size of ``key`` in ``storage`` (HEAD on S3, stat on disk); ``None`` if absent."""
+    """Size of ``key`` in ``storage`` (one HEAD on S3, stat on disk); ``None`` if absent."""
     try:
-        if not storage.exists(key):
-            return None
-        return storage.size(key)
-    except (FileNotFoundError, OSError):
+        head = storage.head(key)
+    except OSError:
         return None
+    return head.size_bytes if head is not None else None
 
 
 def confirm_upload(

@@ -55,7 +55,7 @@ def presign(request: HttpRequest, episode_id: int) -> JsonResponse:
     try:
         data = _json_body(request)
         size = data.get("size")
-        if size is not None and not isinstance(size, int):
+        if size is not None and (isinstance(size, bool) or not isinstance(size, int)):
             raise uploads.UploadError("size must be an integer number of bytes.")
         post = uploads.presign_upload(
             episode,

@@ -14,7 +14,6 @@ import re
 from collections.abc import Iterator
 
 from django.core.exceptions import SuspiciousFileOperation
-from django.core.files.storage import storages
 from django.http import (
     FileResponse,
     Http404,
@@ -27,6 +26,7 @@ from django.utils.cache import get_conditional_response
 from django.utils.http import http_date, parse_http_date_safe
 
 from episodes.presets import PRESETS
+from podcasthost.storage import get_storage
 
 # The types the feed announces, so Content-Type always matches enclosure type.
 _TYPES = {f".{p.extension}": p.mime_type for p in PRESETS} | {
@@ -95,7 +95,7 @@ def serve_media(request: HttpRequest, path: str) -> HttpResponse:
     """A file of the local media storage with HEAD, Range (206/416) and its real type."""
     if request.method not in ("GET", "HEAD"):
         return HttpResponseNotAllowed(["GET", "HEAD"])
-    storage = storages["media"]
+    storage = get_storage("media")
     if not storage.serves_locally:
         raise Http404("Media are served by the CDN.")
     if any(part.startswith(".") for part in path.split("/")):

@@ -26,7 +26,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
-from django.core.files.storage import storages
 from django.db import transaction
 from django.db.models import DateTimeField, F, Value
 from django.db.models.functions import Coalesce
@@ -35,6 +34,7 @@ from django.utils import timezone
 from episodes.models import Podcast
 from feeds.models import FeedPublication, FeedState
 from feeds.rss import CONTENT_TYPE, RenderedFeed, feed_episodes, render_feed
+from podcasthost.storage import get_storage
 
 logger = logging.getLogger(__name__)
 
@@ -166,7 +166,9 @@ def write_feed(key: str, body: bytes) -> None:
     Stored with explicit ``Content-Type`` and ``Cache-Control`` where the
     storage keeps headers; a reader never sees half a feed. Raises the storage's error.
     """
-    storages["feeds"].put_bytes(key, body, content_type=CONTENT_TYPE, cache_control=cache_control())
+    get_storage("feeds").put_bytes(
+        key, body, content_type=CONTENT_TYPE, cache_control=cache_control()
+    )
 
 
 def invalidate_cdn(key: str, *, reference: str) -> str:

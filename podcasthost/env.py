@@ -41,8 +41,10 @@ def env_bool(name: str, default: bool) -> bool:
     raise ImproperlyConfigured(f"Unexpected value {name}={raw!r}: use 1 or 0 (true/false).")
 
 
-def env_int(name: str, default: int, *, minimum: int | None = None) -> int:
-    """Parse a whole number, optionally bounded below; unset gives ``default``."""
+def env_int(
+    name: str, default: int, *, minimum: int | None = None, maximum: int | None = None
+) -> int:
+    """Parse a whole number, optionally bounded; unset gives ``default``."""
     raw = env_str(name)
     if not raw:
         return default
@@ -54,6 +56,8 @@ def env_int(name: str, default: int, *, minimum: int | None = None) -> int:
         ) from None
     if minimum is not None and value < minimum:
         raise ImproperlyConfigured(f"Unexpected value {name}={raw!r}: must be at least {minimum}.")
+    if maximum is not None and value > maximum:
+        raise ImproperlyConfigured(f"Unexpected value {name}={raw!r}: must be at most {maximum}.")
     return value
 
 

@@ -66,7 +66,7 @@ def _secret_key() -> str:
 SECRET_KEY = _secret_key()
 
 # The port of `make run`'s web server; the default public URL follows it.
-PORT = env_int("PORT", 8000, minimum=1)
+PORT = env_int("PORT", 8000, minimum=1, maximum=65535)
 PUBLIC_BASE_URL = env_url("PUBLIC_BASE_URL", f"http://127.0.0.1:{PORT}")
 CLOUDFRONT_DOMAIN = env_str("CLOUDFRONT_DOMAIN")
 CLOUDFRONT_DISTRIBUTION_ID = env_str("CLOUDFRONT_DISTRIBUTION_ID")

@@ -17,9 +17,11 @@ import ctypes
 import ctypes.util
 import os
 import signal
+import socket
 import subprocess
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 _PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
@@ -75,3 +77,49 @@ def run(
     return subprocess.run(
         args, preexec_fn=die_with(os.getpid()), timeout=timeout, check=False, **kwargs
     )
+
+
+# A scratch folder names the process that works in it, so a cleanup can tell a
+# dead run's leftovers from a live run's files (see episodes.transcoders.ffmpeg).
+OWNER_FILE = ".owner"
+
+
+def claim_folder(folder: Path) -> None:
+    """Record the calling process as the owner of ``folder``."""
+    (folder / OWNER_FILE).write_text(owner_token(os.getpid()))
+
+
+def _start_time(pid: int) -> str:
+    """When process ``pid`` started, in clock ticks since boot ("" if unknown or gone).
+
+    Together with the pid it names one process: pids are reused, start times are not.
+    """
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return ""
+    # Field 22 (starttime), counted after the parenthesised command name.
+    return stat.rsplit(")", 1)[1].split()[19]
+
+
+def owner_token(pid: int) -> str:
+    """``host pid start-time``: names one process on one machine, even after pid reuse."""
+    return f"{socket.gethostname()} {pid} {_start_time(pid)}".strip()
+
+
+def owner_alive(folder: Path) -> bool:
+    """Whether the process named in ``folder``'s owner file is still running here."""
+    try:
+        host, pid, *started = (folder / OWNER_FILE).read_text().split()
+        pid_number = int(pid)
+    except (OSError, ValueError):
+        return False  # no owner recorded (or unreadable): only its age counts
+    if host != socket.gethostname():
+        return False  # another machine's run: its age is all we can judge
+    try:
+        os.kill(pid_number, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass  # exists, owned by another user
+    return not started or started[0] == _start_time(pid_number)

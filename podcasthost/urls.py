@@ -5,10 +5,6 @@ from django.urls import include, path
 
 from podcasthost.instance import healthz
 
-admin.site.site_header = "podcasthost"
-admin.site.site_title = "podcasthost"
-admin.site.index_title = "Your shows"
-
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("healthz", healthz, name="healthz"),

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from episodes.presets import Preset
+from podcasthost.storage import get_storage
 
 if TYPE_CHECKING:  # episodes.probe raises TransientTranscoderError: no import cycle
     from episodes.probe import ProbeResult
@@ -134,7 +135,6 @@ class Transcoder:
 
     def discard(self, job_id: str, status: JobStatus) -> None:
         """Delete a finished job's staging files once the pipeline has published them."""
-        from django.core.files.storage import storages
 
         for output in status.outputs:
-            storages["media"].delete_quietly(output.key)
+            get_storage("media").delete_quietly(output.key)

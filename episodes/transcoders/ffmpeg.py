@@ -21,7 +21,6 @@ import math
 import os
 import re
 import shutil
-import socket
 import subprocess
 import tempfile
 import time
@@ -29,7 +28,6 @@ from datetime import datetime
 from pathlib import Path
 
 from django.conf import settings
-from django.core.files.storage import storages
 
 from episodes.presets import Preset
 from episodes.probe import STEREO_DOWNMIX, ffmpeg_binary
@@ -43,11 +41,12 @@ from episodes.transcoders.base import (
     TranscodeRequest,
 )
 from podcasthost import subprocesses
+from podcasthost.storage import get_storage
 
 MANIFEST = "manifest.json"
 JOB_PREFIX = "ffmpeg:"
 #: In each scratch folder: "<host> <pid> <process start time>" of the worker using it.
-OWNER_FILE = ".owner"
+OWNER_FILE = subprocesses.OWNER_FILE
 
 # Encoder options per ffmpeg codec name. Opus runs as hard CBR so the
 # bitrate the feed declares is the bitrate listeners download.
@@ -148,10 +147,10 @@ class FFmpegTranscoder(Transcoder):
         again. Raises :class:`TranscodeError` if ffmpeg fails.
         """
         job_id = self.job_id_for(request)
-        media = storages["media"]
+        media = get_storage("media")
         if media.exists(request.staging_prefix + MANIFEST):
             return job_id
-        uploads = storages["uploads"]
+        uploads = get_storage("uploads")
         if request.source_path is not None:
             self._run(request, Path(request.source_path), media, on_progress)
         else:
@@ -164,7 +163,7 @@ class FFmpegTranscoder(Transcoder):
         presets = request.presets
         with media.scratch_dir() as tmp:
             tmp = Path(tmp)
-            (tmp / OWNER_FILE).write_text(_owner_token(os.getpid()))
+            subprocesses.claim_folder(tmp)
             outputs = [(p, tmp / f"{p.name}.{p.extension}") for p in presets]
             cmd = encode_command(self.binary, source, request, outputs)
             self._execute(cmd, request.probe.duration_seconds, on_progress)
@@ -231,7 +230,7 @@ class FFmpegTranscoder(Transcoder):
         if not job_id.startswith(JOB_PREFIX):
             return JobStatus(JobState.LOST, error=f"Not an ffmpeg job: {job_id}")
         prefix = job_id[len(JOB_PREFIX) :]
-        media = storages["media"]
+        media = get_storage("media")
         try:
             with media.open(prefix + MANIFEST, "rb") as f:
                 manifest = json.load(f)
@@ -247,60 +246,27 @@ class FFmpegTranscoder(Transcoder):
         """Remove scratch folders left by dead runs (see :func:`clean_stale_scratch`)."""
         older_than = float(settings.TRANSCODE_STALL_SECONDS)
         removed: list[Path] = []
-        local_root = storages["media"].local_path(".tmp")
+        local_root = get_storage("media").local_path(".tmp")
         if local_root is not None:
             removed += clean_stale_scratch(local_root, older_than_seconds=older_than, now=now)
         # With S3 media, scratch folders live in the shared system temp folder:
         # there only folders that name their (dead) owner are taken.
-        removed += clean_stale_scratch(
-            Path(tempfile.gettempdir()),
-            older_than_seconds=older_than,
-            now=now,
-            pattern="podcasthost-job-*",
-            require_owner=True,
-        )
+        # So do the local copies of S3 sources (podcasthost-src-*).
+        for pattern in ("podcasthost-job-*", "podcasthost-src-*"):
+            removed += clean_stale_scratch(
+                Path(tempfile.gettempdir()),
+                older_than_seconds=older_than,
+                now=now,
+                pattern=pattern,
+                require_owner=True,
+            )
         return removed
 
     def discard(self, job_id: str, status: JobStatus) -> None:
         """Delete the staging files, then the manifest (so a half-deleted set reads LOST)."""
         if job_id.startswith(JOB_PREFIX):
-            storages["media"].delete_quietly(job_id[len(JOB_PREFIX) :] + MANIFEST)
+            get_storage("media").delete_quietly(job_id[len(JOB_PREFIX) :] + MANIFEST)
         super().discard(job_id, status)
-
-
-def _start_time(pid: int) -> str:
-    """When process ``pid`` started, in clock ticks since boot ("" if unknown or gone).
-
-    Together with the pid it names one process: pids are reused, start times are not.
-    """
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return ""
-    # Field 22 (starttime), counted after the parenthesised command name.
-    return stat.rsplit(")", 1)[1].split()[19]
-
-
-def _owner_token(pid: int) -> str:
-    return f"{socket.gethostname()} {pid} {_start_time(pid)}".strip()
-
-
-def _owner_alive(folder: Path) -> bool:
-    """Whether the worker that wrote ``folder``'s owner file is still running here."""
-    try:
-        host, pid, *started = (folder / OWNER_FILE).read_text().split()
-        pid_number = int(pid)
-    except (OSError, ValueError):
-        return False  # no owner recorded (or unreadable): only its age counts
-    if host != socket.gethostname():
-        return False  # another machine's run: its age is all we can judge
-    try:
-        os.kill(pid_number, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        pass  # exists, owned by another user
-    return not started or started[0] == _start_time(pid_number)
 
 
 def _last_modified(folder: Path) -> float:
@@ -341,7 +307,9 @@ def clean_stale_scratch(
                 continue
         except OSError:
             continue  # removed meanwhile by another cleanup
-        if (require_owner and not (folder / OWNER_FILE).exists()) or _owner_alive(folder):
+        if (require_owner and not (folder / OWNER_FILE).exists()) or subprocesses.owner_alive(
+            folder
+        ):
             continue
         shutil.rmtree(folder, ignore_errors=True)
         if not folder.exists():

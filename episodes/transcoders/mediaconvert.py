@@ -37,7 +37,6 @@ from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
-from django.core.files.storage import storages
 
 from episodes.presets import Preset, get_preset
 from episodes.probe import LAYOUT_CHANNELS
@@ -51,6 +50,7 @@ from episodes.transcoders.base import (
     TranscodeRequest,
     TransientTranscoderError,
 )
+from podcasthost.storage import get_storage
 
 AUDIO_SELECTOR = "Audio Selector 1"
 # Error codes worth retrying: throttling and service-side faults.
@@ -231,7 +231,7 @@ class MediaConvertTranscoder(Transcoder):
         without = dict(without or {})
         if not self.role_arn:
             raise ImproperlyConfigured("Set MEDIACONVERT_ROLE_ARN to use the MediaConvert backend.")
-        uploads, media = storages["uploads"], storages["media"]
+        uploads, media = get_storage("uploads"), get_storage("media")
         for alias, storage in (("uploads", uploads), ("media", media)):
             if storage.serves_locally:
                 raise ImproperlyConfigured(
@@ -386,7 +386,7 @@ class MediaConvertTranscoder(Transcoder):
 
     @staticmethod
     def _outputs(job: dict) -> tuple[RenditionOutput, ...]:
-        media = storages["media"]
+        media = get_storage("media")
         location = (getattr(media, "location", "") or "").strip("/")
         settings_ = job["Settings"]
         source = settings_["Inputs"][0]["FileInput"]

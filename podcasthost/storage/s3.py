@@ -20,6 +20,7 @@ from botocore.exceptions import ClientError
 from storages.backends import s3 as django_storages_s3
 from storages.utils import clean_name
 
+from podcasthost import subprocesses
 from podcasthost.storage.base import AppStorage, ObjectHead, PresignedForm
 
 _MISSING = ("404", "NoSuchKey", "NotFound")
@@ -61,10 +62,10 @@ class S3Storage(AppStorage, django_storages_s3.S3Storage):
         """
         post = self._client.generate_presigned_post(
             Bucket=self.bucket_name,
-            Key=key,
+            Key=self._key(key),
             Fields={"Content-Type": content_type},
             Conditions=[
-                {"key": key},
+                {"key": self._key(key)},
                 {"Content-Type": content_type},
                 ["content-length-range", min_bytes, max_bytes],
             ],
@@ -163,6 +164,8 @@ class S3Storage(AppStorage, django_storages_s3.S3Storage):
     def local_copy(self, key: str, *, suffix: str = "") -> Iterator[Path]:
         """A download into a temporary folder, removed on exit."""
         with tempfile.TemporaryDirectory(prefix="podcasthost-src-") as tmp:
+            # Owned, so the transcoder's cleanup removes it if this process dies.
+            subprocesses.claim_folder(Path(tmp))
             dest = Path(tmp) / ("source" + suffix)
             try:
                 self.bucket.download_file(self._key(key), str(dest))

@@ -53,6 +53,7 @@ def _run(args: list[str], env: dict[str, str], tmp_path: Path) -> subprocess.Com
         ({"LOGIN_FAILURE_LIMIT": "0"}, "LOGIN_FAILURE_LIMIT"),
         ({"LOGIN_LOCKOUT_SECONDS": "15m"}, "LOGIN_LOCKOUT_SECONDS"),
         ({"TRUSTED_PROXY_COUNT": "-1"}, "TRUSTED_PROXY_COUNT"),
+        ({"PORT": "70000"}, "PORT"),
         ({"DATABASE_URL": "nosuchdb://x"}, "DATABASE_URL"),
         ({"DEBUG": "0", "ALLOWED_HOSTS": "example.com"}, "SECRET_KEY"),
         ({"DEBUG": "0", "SECRET_KEY": PRODUCTION["SECRET_KEY"]}, "ALLOWED_HOSTS"),

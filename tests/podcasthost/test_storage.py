@@ -21,6 +21,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.core.files.base import ContentFile
 from moto import mock_aws
 
+from podcasthost import subprocesses
 from podcasthost.storage import UploadError, get_storage, local_post
 from podcasthost.storage.filesystem import FileSystemStorage
 from podcasthost.storage.s3 import S3Storage
@@ -365,6 +366,8 @@ def test_local_copy_from_s3_is_a_temporary_download(bucket):
     with bucket.local_copy("uploads/a.wav", suffix=".wav") as path:
         assert path.suffix == ".wav"
         assert path.read_bytes() == b"RIFF audio"
+        # Owned by this process: a cleanup after a crash can tell it is a dead run's.
+        assert subprocesses.owner_alive(path.parent)
 
     assert not path.exists()
 

@@ -228,13 +228,13 @@ def _sparse_wav_in_uploads(episode: Episode, hours: float) -> str:
     return key
 
 
-def _kill_the_meter_when_it_runs(found: list[int]) -> None:
+def _kill_the_meter_when_it_runs(found: list[int], sig: int = signal.SIGKILL) -> None:
     me = psutil.Process()
     for _ in range(600):
         for child in me.children(recursive=True):
             try:
                 if "ebur128" in " ".join(child.cmdline()):
-                    os.kill(child.pid, signal.SIGKILL)
+                    os.kill(child.pid, sig)
                     found.append(child.pid)
                     return
             except psutil.NoSuchProcess:
@@ -261,3 +261,24 @@ def test_a_killed_probe_is_retried_not_blamed_on_the_file(make_episode):
     episode.refresh_from_db()
     assert episode.status == Episode.Status.UPLOADED  # the task's retry probes it again
     assert episode.error_message == ""
+
+
+def test_a_probe_that_crashes_is_the_files_report_not_a_retry(make_episode):
+    # SIGABRT is how ffmpeg dies on an assertion failure: a crafted file would crash
+    # every retry again, so the episode fails at once with a plain reason.
+    episode = make_episode()
+    key = _sparse_wav_in_uploads(episode, hours=11)
+    assert episode.mark_uploaded(source_key=key, source_bytes=1)
+    killed: list[int] = []
+    killer = threading.Thread(target=_kill_the_meter_when_it_runs, args=(killed, signal.SIGABRT))
+    killer.start()
+
+    try:
+        pipeline.process_episode(episode.pk)
+    finally:
+        killer.join()
+
+    assert killed, "the probe's ffmpeg was never seen running"
+    episode.refresh_from_db()
+    assert episode.status == Episode.Status.FAILED
+    assert "may be damaged" in episode.error_message

@@ -184,7 +184,7 @@ def _dead_pid() -> int:
 
 
 def test_only_old_folders_of_dead_runs_are_removed(tmp_path):
-    from episodes.transcoders.ffmpeg import _owner_token
+    from podcasthost.subprocesses import owner_token as _owner_token
 
     root = tmp_path / ".tmp"
     stall = 900
@@ -218,7 +218,7 @@ def test_the_ffmpeg_backend_cleans_the_media_scratch_folder(settings, isolated_s
 def test_in_the_shared_temp_folder_only_folders_of_dead_owners_go(
     settings, s3, tmp_path, monkeypatch
 ):
-    from episodes.transcoders.ffmpeg import _owner_token
+    from podcasthost.subprocesses import owner_token as _owner_token
 
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # S3 media: scratch in temp
     stall = settings.TRANSCODE_STALL_SECONDS
@@ -227,5 +227,12 @@ def test_in_the_shared_temp_folder_only_folders_of_dead_owners_go(
     # Anyone's folder of that name, without an owner file: not ours to judge.
     unknown = _scratch(tmp_path, "podcasthost-job-b", owner=None, age_seconds=2 * stall)
 
-    assert FFmpegTranscoder().cleanup(now=timezone.now()) == [dead]
+    # The download of an S3 source that a killed worker left behind goes too.
+    source = _scratch(tmp_path, "podcasthost-src-c", owner=dead_owner, age_seconds=2 * stall)
+    live_source = _scratch(
+        tmp_path, "podcasthost-src-d", owner=_owner_token(os.getpid()), age_seconds=2 * stall
+    )
+
+    assert sorted(FFmpegTranscoder().cleanup(now=timezone.now())) == [dead, source]
     assert unknown.exists()
+    assert live_source.exists()

@@ -140,6 +140,15 @@ def test_presign_refuses_non_audio_and_oversize(creator_client, episode, setting
     assert too_big.status_code == 413
 
 
+def test_presign_refuses_a_size_that_is_not_a_number_of_bytes(creator_client, episode):
+    # JSON true is an int to Python: it would pin the upload to exactly 1 byte.
+    for size in (True, "1000", 10.5):
+        answer = presign(creator_client, episode, size=size)
+
+        assert answer.status_code == 400
+        assert "size must be an integer" in answer.json()["error"]
+
+
 def test_presign_guesses_audio_type_from_extension(creator_client, episode):
     answer = presign(creator_client, episode, filename="Ep 1 — Intro.m4a", content_type="").json()
 

@@ -37,7 +37,7 @@ _FORWARDED = (
 )
 
 
-@deconstructible(path="episodes.storage_alias.StorageAlias")
+@deconstructible(path="podcasthost.storage.alias.StorageAlias")
 class StorageAlias(Storage):
     """Forwards every operation to ``storages[alias]`` as configured at the moment of the call."""
 
