@@ -240,22 +240,17 @@ def check_cloudfront(client_factory: ClientFactory = boto3_client) -> Check:
 # -------------------------------------------------------------------- broker
 def check_broker(url: str) -> Check:
     """The Celery broker at ``url`` accepts a connection (one retry)."""
-    from podcasthost.celery import app as celery_app
+    from podcasthost.broker import broker_problem
 
     name = "broker"
-    connection = celery_app.connection_for_write(url=url, connect_timeout=5)
-    shown = connection.as_uri()  # password masked
-    try:
-        connection.ensure_connection(max_retries=1, interval_start=0, interval_step=1, timeout=10)
-    except Exception as exc:
+    shown, exc = broker_problem(url, timeout_seconds=10)
+    if exc is not None:
         return Check(
             name,
             False,
             f"{shown} does not answer ({exc}); fix: start Redis (`make run` starts one) or "
             "point CELERY_BROKER_URL / REDIS_URL at a running broker.",
         )
-    finally:
-        connection.release()
     return Check(name, True, f"{shown} answers")
 
 

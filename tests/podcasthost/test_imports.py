@@ -18,11 +18,8 @@ PACKAGES = ("episodes", "feeds", "podcasthost")
 EDGES = (".tasks", ".celery", ".receivers", ".management.", ".admin", ".views", ".urls", ".broker")
 # Task modules: Celery's app and the modules that define tasks.
 TASK_MODULES = ("podcasthost.celery", "podcasthost.tasks", "episodes.tasks", "feeds.tasks")
-# Known late imports (inside a function, so no circle): preflight checks the
-# broker with the Celery app's own settings.
-KNOWN_LATE = {
-    ("episodes.preflight", "podcasthost.celery"),
-}
+# Known late imports (inside a function, so no circle): none left.
+KNOWN_LATE: set[tuple[str, str]] = set()
 
 
 def _modules() -> dict[str, Path]:
