@@ -18,12 +18,12 @@ import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.conf import settings
 from django.core.files.storage import Storage
 from django.utils import timezone
 
 from episodes.models import Episode
 from podcasthost.storage import UploadError, get_storage
+from podcasthost.storage.local_post import max_upload_bytes
 
 PRESIGN_EXPIRY = timedelta(hours=1)
 
@@ -65,10 +65,6 @@ _EXTENSION_TYPES = {
     ".aiff": "audio/aiff",
     ".webm": "audio/webm",
 }
-
-
-def max_upload_bytes() -> int:
-    return settings.UPLOAD_MAX_BYTES
 
 
 def uploads_storage() -> Storage:

@@ -55,6 +55,7 @@ MAX_PART_HEADER_BYTES = 2048
 
 
 def max_upload_bytes() -> int:
+    """``UPLOAD_MAX_BYTES``, read at call time: the largest upload accepted anywhere."""
     return settings.UPLOAD_MAX_BYTES
 
 

@@ -26,14 +26,8 @@ BUCKET = "test-feeds"
 
 
 @pytest.fixture
-def aws(settings, monkeypatch):
+def aws(settings, aws_credentials):
     """moto's S3 and CloudFront; the ``feeds`` storage is an S3Storage on a moto bucket."""
-    for name, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": "us-east-1",
-    }.items():
-        monkeypatch.setenv(name, value)
     with mock_aws():
         s3 = boto3.client("s3", region_name="us-east-1")
         s3.create_bucket(Bucket=BUCKET)

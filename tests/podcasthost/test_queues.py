@@ -10,13 +10,7 @@ from podcasthost import queues
 
 
 @pytest.fixture
-def sqs(monkeypatch):
-    for name, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": "us-east-1",
-    }.items():
-        monkeypatch.setenv(name, value)
+def sqs(aws_credentials):
     with mock_aws():
         client = boto3.client("sqs", region_name="us-east-1")
         # Visibility 0: a kept message can be received again at once.

@@ -36,14 +36,7 @@ def folder(tmp_path) -> FileSystemStorage:
 
 
 @pytest.fixture
-def bucket(monkeypatch) -> S3Storage:
-    for name, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_SESSION_TOKEN": "testing",
-        "AWS_DEFAULT_REGION": "us-east-1",
-    }.items():
-        monkeypatch.setenv(name, value)
+def bucket(aws_credentials) -> S3Storage:
     with mock_aws():
         boto3.client("s3", region_name="us-east-1").create_bucket(Bucket=BUCKET)
         yield S3Storage(

@@ -169,15 +169,8 @@ def uploaded_episode(make_episode, audio_dir):
 
 
 @pytest.fixture
-def s3(settings, monkeypatch):
+def s3(settings, aws_credentials):
     """moto S3 (in-process) with buckets ``show-uploads`` and ``show-media`` as the storages."""
-    for name, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_SESSION_TOKEN": "testing",
-        "AWS_DEFAULT_REGION": "us-east-1",
-    }.items():
-        monkeypatch.setenv(name, value)
     with mock_aws():
         client = boto3.client("s3", region_name="us-east-1")
         configured = dict(settings.STORAGES)

@@ -74,17 +74,6 @@ def moto_endpoint():
 
 
 @pytest.fixture
-def aws_credentials(monkeypatch):
-    for name, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_SESSION_TOKEN": "testing",
-        "AWS_DEFAULT_REGION": "us-east-1",
-    }.items():
-        monkeypatch.setenv(name, value)
-
-
-@pytest.fixture
 def s3_uploads(settings, moto_endpoint, aws_credentials):
     """The ``uploads`` storage as our S3 backend on moto's server; returns a client."""
     bucket = f"uploads-{uuid.uuid4().hex[:12]}"
