@@ -9,6 +9,7 @@ assigns ``status``.
 
 from __future__ import annotations
 
+import secrets
 import uuid
 from datetime import datetime
 
@@ -26,6 +27,7 @@ from episodes.artwork import validate_cover_art
 from episodes.guids import podcast_guid_for
 from episodes.sanitize import sanitize_html
 from episodes.signals import episode_transitioned
+from episodes.webhook_urls import validate_webhook_url
 from podcasthost.storage.alias import StorageAlias
 
 # BCP 47 language tag as podcast apps accept it: "en", "en-US", "pt-BR", "zh-Hant".
@@ -295,6 +297,12 @@ class Episode(models.Model):
     submitted_at = models.DateTimeField(null=True, blank=True, editable=False)
     progress_at = models.DateTimeField(null=True, blank=True, editable=False)
     completed_at = models.DateTimeField(null=True, blank=True, editable=False)
+    announced_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="When the episode first appeared in a published feed; announced once.",
+    )
 
     objects = EpisodeQuerySet.as_manager()
 
@@ -576,6 +584,10 @@ class Episode(models.Model):
     def is_published(self, now: datetime) -> bool:
         return self.publish_at is not None and self.publish_at <= now
 
+    def mark_announced(self, *, now: datetime) -> bool:
+        """Record that the episode's first appearance in a feed was announced; ``True`` once."""
+        return self._write_if({"announced_at__isnull": True}, announced_at=now)
+
 
 class Rendition(models.Model):
     """One encoded file of an episode, as really produced and measured in storage."""
@@ -602,3 +614,183 @@ class Rendition(models.Model):
     def url(self) -> str:
         """Public URL of the file (CloudFront on AWS, /media/ on one machine)."""
         return storages["media"].url(self.key)
+
+
+class EpisodeEvent(models.Model):
+    """Something a show's creators are told about: by e-mail, SNS and their webhooks.
+
+    ``payload`` is the JSON document sent to webhooks and SNS, fixed when the
+    event happened, so a retry sends the same bytes. ``emailed_at`` and
+    ``sns_published_at`` make each channel send once.
+    """
+
+    class Kind(models.TextChoices):
+        READY = "episode.ready", "Episode ready"
+        FAILED = "episode.failed", "Episode failed"
+        PUBLISHED = "episode.published", "Episode published"
+        PUBLISH_BLOCKED = "feed.publish_blocked", "Feed publish blocked"
+
+    uuid = models.UUIDField(default=uuid.uuid4, editable=False, unique=True)
+    podcast = models.ForeignKey(
+        Podcast, on_delete=models.CASCADE, related_name="events", verbose_name="show"
+    )
+    episode = models.ForeignKey(
+        Episode, on_delete=models.SET_NULL, null=True, blank=True, related_name="events"
+    )
+    kind = models.CharField(max_length=32, choices=Kind.choices)
+    subject = models.CharField(max_length=255)
+    message = models.TextField(help_text="The e-mail's text: what happened and what to do.")
+    payload = models.JSONField()
+    created_at = models.DateTimeField()
+    emailed_at = models.DateTimeField(null=True, blank=True)
+    sns_published_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["podcast", "-created_at"], name="event_podcast_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.uuid}"
+
+    def _write_if(self, expect: dict, **changes) -> bool:
+        won = EpisodeEvent.objects.filter(pk=self.pk, **expect).update(**changes) == 1
+        if won:
+            for name, value in changes.items():
+                setattr(self, name, value)
+        return won
+
+    def mark_emailed(self, *, now: datetime) -> bool:
+        return self._write_if({"emailed_at__isnull": True}, emailed_at=now)
+
+    def mark_sns_published(self, *, now: datetime) -> bool:
+        return self._write_if({"sns_published_at__isnull": True}, sns_published_at=now)
+
+
+def new_webhook_secret() -> str:
+    """A fresh signing secret: 256 random bits, URL-safe."""
+    return secrets.token_urlsafe(32)
+
+
+class WebhookQuerySet(TenantQuerySet):
+    members_lookup = "podcast__members"
+
+
+class Webhook(models.Model):
+    """A creator's URL that receives every event of one show as signed JSON."""
+
+    podcast = models.ForeignKey(
+        Podcast, on_delete=models.CASCADE, related_name="webhooks", verbose_name="show"
+    )
+    url = models.URLField(
+        "URL",
+        max_length=2000,
+        validators=[validate_webhook_url],
+        help_text="Receives a POST of JSON for every event of the show. Public http(s) only.",
+    )
+    secret = models.CharField(
+        max_length=64,
+        default=new_webhook_secret,
+        editable=False,
+        help_text="Key of the HMAC-SHA256 signature in X-Podcasthost-Signature.",
+    )
+    active = models.BooleanField(default=True, help_text="Untick to stop deliveries.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = WebhookQuerySet.as_manager()
+
+    def __str__(self) -> str:
+        # Never the secret: __str__ ends up in logs and the admin's history.
+        return f"{self.url} ({self.podcast.slug}, #{self.pk})"
+
+
+class WebhookDeliveryQuerySet(TenantQuerySet):
+    members_lookup = "webhook__podcast__members"
+
+
+class WebhookDelivery(models.Model):
+    """One event sent (or being sent) to one webhook: the delivery log of the admin."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        DELIVERED = "delivered", "Delivered"
+        FAILED = "failed", "Failed"
+
+    webhook = models.ForeignKey(Webhook, on_delete=models.CASCADE, related_name="deliveries")
+    event = models.ForeignKey(EpisodeEvent, on_delete=models.CASCADE, related_name="deliveries")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveIntegerField(default=0)
+    response_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    response_excerpt = models.TextField(blank=True)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField()
+    last_attempt_at = models.DateTimeField(null=True, blank=True)
+    delivered_at = models.DateTimeField(null=True, blank=True)
+
+    objects = WebhookDeliveryQuerySet.as_manager()
+
+    class Meta:
+        verbose_name_plural = "webhook deliveries"
+        constraints = [
+            models.UniqueConstraint(fields=["webhook", "event"], name="delivery_once_per_event"),
+            models.CheckConstraint(
+                condition=Q(status__in=["pending", "delivered", "failed"]),
+                name="delivery_status_valid",
+            ),
+        ]
+        indexes = [models.Index(fields=["webhook", "-created_at"], name="delivery_webhook_idx")]
+
+    def __str__(self) -> str:
+        return f"delivery #{self.pk} of {self.event.kind} to webhook #{self.webhook_id}"
+
+    def record_attempt(
+        self,
+        *,
+        now: datetime,
+        status: str,
+        response_status: int | None = None,
+        excerpt: str = "",
+        error: str = "",
+    ) -> bool:
+        """Store the outcome of one attempt unless the delivery already succeeded."""
+        changes: dict = {
+            "status": status,
+            "attempts": F("attempts") + 1,
+            "response_status": response_status,
+            "response_excerpt": excerpt[:1000],
+            "error": error[:2000],
+            "last_attempt_at": now,
+        }
+        if status == self.Status.DELIVERED:
+            changes["delivered_at"] = now
+        won = (
+            WebhookDelivery.objects.filter(pk=self.pk)
+            .exclude(status=self.Status.DELIVERED)
+            .update(**changes)
+            == 1
+        )
+        if won:
+            self.refresh_from_db()
+        return won
+
+    def give_up(self, reason: str, *, now: datetime) -> bool:
+        """pending → failed, keeping why (retries used up)."""
+        won = (
+            WebhookDelivery.objects.filter(pk=self.pk, status=self.Status.PENDING).update(
+                status=self.Status.FAILED, error=reason[:2000], last_attempt_at=now
+            )
+            == 1
+        )
+        if won:
+            self.refresh_from_db()
+        return won
+
+    def requeue(self) -> bool:
+        """failed → pending, for the admin's "Deliver again"."""
+        won = (
+            WebhookDelivery.objects.filter(pk=self.pk, status=self.Status.FAILED).update(
+                status=self.Status.PENDING
+            )
+            == 1
+        )
+        if won:
+            self.status = self.Status.PENDING
+        return won

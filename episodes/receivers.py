@@ -12,8 +12,14 @@ from django.db import transaction
 from django.dispatch import receiver
 from kombu.exceptions import OperationalError
 
+from episodes import notifications
 from episodes.models import Episode
-from episodes.signals import episode_transitioned, processing_requested
+from episodes.signals import (
+    delivery_requested,
+    episode_transitioned,
+    event_recorded,
+    processing_requested,
+)
 
 log = logging.getLogger(__name__)
 
@@ -48,5 +54,43 @@ def _enqueue_after_commit(kwargs: dict) -> None:
             # The broker is down: what the creator did is stored, and the
             # periodic reconcile submits episodes that nobody picked up.
             log.exception("episode %s: could not enqueue processing", kwargs["episode_id"])
+
+    transaction.on_commit(enqueue)
+
+
+@receiver(episode_transitioned, dispatch_uid="episodes.receivers.announce_outcome")
+def announce_outcome(sender, episode: Episode, source: str, target: str, **kwargs) -> None:
+    """An episode became ready or failed: its creators are told (recorded in this transaction)."""
+    if target in (Episode.Status.READY, Episode.Status.FAILED):
+        notifications.announce_outcome(episode)
+
+
+@receiver(event_recorded, dispatch_uid="episodes.receivers.send_event")
+def send_event(sender, event_id: int, delivery_ids: list[int], **kwargs) -> None:
+    """Queue the e-mail/SNS task and one task per webhook delivery once the event is stored."""
+    from episodes.tasks import deliver_webhook, send_event_notifications
+
+    def enqueue() -> None:
+        try:
+            send_event_notifications.delay(event_id=event_id)
+            for delivery_id in delivery_ids:
+                deliver_webhook.delay(delivery_id=delivery_id)
+        except OperationalError:
+            # The event and its deliveries are stored; the admin shows them pending.
+            log.exception("event %s: could not queue its notifications", event_id)
+
+    transaction.on_commit(enqueue)
+
+
+@receiver(delivery_requested, dispatch_uid="episodes.receivers.redeliver")
+def redeliver(sender, delivery_id: int, **kwargs) -> None:
+    """The admin asked for a failed delivery again: queue it once the transaction commits."""
+    from episodes.tasks import deliver_webhook
+
+    def enqueue() -> None:
+        try:
+            deliver_webhook.delay(delivery_id=delivery_id)
+        except OperationalError:
+            log.exception("delivery %s: could not queue it", delivery_id)
 
     transaction.on_commit(enqueue)

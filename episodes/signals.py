@@ -12,3 +12,12 @@ episode_transitioned = Signal()
 #: (its enqueue was lost). Argument: ``episode_id``. Receivers enqueue the
 #: processing with ``transaction.on_commit``.
 processing_requested = Signal()
+
+#: Sent by ``notifications.record_event`` inside its transaction once an event
+#: and its webhook deliveries are stored. Arguments: ``event_id``,
+#: ``delivery_ids``. Receivers queue the senders with ``transaction.on_commit``.
+event_recorded = Signal()
+
+#: Sent by ``webhooks.redeliver`` when a failed delivery is to be tried again.
+#: Argument: ``delivery_id``. Receivers queue it with ``transaction.on_commit``.
+delivery_requested = Signal()

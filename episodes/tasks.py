@@ -16,7 +16,7 @@ from typing import Any
 from django.conf import settings
 from django.db import OperationalError
 
-from episodes import ingest_queue, job_events, pipeline
+from episodes import ingest_queue, job_events, notifications, pipeline, webhooks
 from episodes.transcoders import TransientTranscoderError
 from podcasthost.tasks import MAX_RETRIES, PodcastTask, task
 
@@ -26,10 +26,12 @@ __all__ = [
     "MAX_RETRIES",
     "consume_ingest",
     "consume_job_events",
+    "deliver_webhook",
     "poll_episode",
     "poll_transcodes",
     "process_episode",
     "reconcile",
+    "send_event_notifications",
 ]
 
 
@@ -95,3 +97,23 @@ def consume_job_events() -> dict[str, int] | None:
     if not queue_url:
         return None
     return job_events.consume_queue(queue_url)
+
+
+@task(autoretry_for=(notifications.NotificationError, OperationalError))
+def send_event_notifications(*, event_id: int) -> str:
+    """E-mail and SNS of one event, each once. Idempotent; retried with backoff."""
+    return notifications.send_event(event_id)
+
+
+class DeliverWebhookTask(PodcastTask):
+    """Exhausted retries fail the delivery visibly in the admin's log."""
+
+    def retries_exhausted(self, exc: BaseException, kwargs: dict[str, Any]) -> str:
+        webhooks.give_up(kwargs["delivery_id"], str(exc))
+        return "gave up"
+
+
+@task(base=DeliverWebhookTask, autoretry_for=(webhooks.DeliveryFailed,))
+def deliver_webhook(*, delivery_id: int) -> str:
+    """POST one event to one webhook. Idempotent once delivered; retried with backoff."""
+    return webhooks.deliver(delivery_id)

@@ -34,6 +34,7 @@ from django.utils import timezone
 from episodes.models import Podcast
 from feeds.models import FeedPublication, FeedState
 from feeds.rss import CONTENT_TYPE, RenderedFeed, feed_episodes, render_feed
+from feeds.signals import feed_published
 from podcasthost.storage import get_storage
 
 logger = logging.getLogger(__name__)
@@ -236,9 +237,11 @@ def publish_feed(
         state.refresh_from_db()
         # Changes after this point set the marker again and queue a new publish.
         state.clear_request()
-        return _publish(podcast, state, now, dry_run=False, force=force)
+        result = _publish(podcast, state, now, dry_run=False, force=force)
     finally:
         state.release()
+    feed_published.send(sender=FeedState, podcast_id=podcast.pk, changed=result.changed)
+    return result
 
 
 def _publish(

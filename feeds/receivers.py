@@ -16,10 +16,12 @@ from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 from kombu.exceptions import OperationalError
 
+from episodes import notifications
 from episodes.models import Episode, Podcast, Rendition
 from episodes.signals import episode_transitioned
+from feeds.models import FeedState
 from feeds.publishing import request_publish
-from feeds.signals import feed_publish_requested
+from feeds.signals import feed_publish_blocked, feed_publish_requested, feed_published
 
 logger = logging.getLogger(__name__)
 
@@ -90,3 +92,43 @@ def rendition_deleted(sender, instance, origin=None, **kwargs) -> None:
     )
     if podcast_id is not None:
         request_publish(podcast_id)
+
+
+@receiver(feed_published, dispatch_uid="feeds.receivers.tell_the_world")
+def tell_the_world(sender, podcast_id: int, changed: bool, **kwargs) -> None:
+    """A changed feed was written: ping the WebSub hub and podping (each only when set)."""
+    if changed and (settings.WEBSUB_HUB_URL or settings.PODPING_URL):
+        transaction.on_commit(lambda: _enqueue_pings(podcast_id))
+
+
+def _enqueue_pings(podcast_id: int) -> None:
+    from feeds.tasks import ping_podping, ping_websub
+
+    for setting, ping in (("WEBSUB_HUB_URL", ping_websub), ("PODPING_URL", ping_podping)):
+        if not getattr(settings, setting):
+            continue
+        try:
+            ping.delay(podcast_id=podcast_id)
+        except OperationalError:
+            # The feed is published; a lost ping only delays a directory's next fetch.
+            logger.warning("Could not queue %s of podcast %s", ping.name, podcast_id, exc_info=True)
+
+
+@receiver(feed_published, dispatch_uid="feeds.receivers.announce_published")
+def announce_published(sender, podcast_id: int, changed: bool, **kwargs) -> None:
+    """Episodes that just appeared in a published feed are announced to the creators, once."""
+    if not changed:
+        return
+    rendered_at = (
+        FeedState.objects.filter(podcast_id=podcast_id)
+        .values_list("rendered_at", flat=True)
+        .first()
+    )
+    if rendered_at is not None:
+        notifications.announce_published(podcast_id, at=rendered_at)
+
+
+@receiver(feed_publish_blocked, dispatch_uid="feeds.receivers.announce_blocked")
+def announce_blocked(sender, podcast_id: int, findings: list[str], **kwargs) -> None:
+    """The gate kept the old feed: tell the creators what to fix."""
+    notifications.announce_blocked(podcast_id, findings)

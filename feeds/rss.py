@@ -83,6 +83,9 @@ class PodcastFeed(Rss201rev2Feed):
         super().add_root_elements(handler)
         f = self.feed
         handler.addQuickElement("generator", GENERATOR)
+        if f["hub_url"]:
+            # WebSub discovery: https://www.w3.org/TR/websub/#discovery (with rel="self" above).
+            handler.addQuickElement("atom:link", None, {"rel": "hub", "href": f["hub_url"]})
         if f["cover_url"]:
             handler.startElement("image", {})
             handler.addQuickElement("url", f["cover_url"])
@@ -186,6 +189,7 @@ def render_feed(podcast: Podcast, episodes: Sequence[Episode], *, built_at: date
         new_feed_url=xml_text(podcast.new_feed_url),
         podcast_guid=str(podcast.podcast_guid),
         locked=podcast.locked,
+        hub_url=settings.WEBSUB_HUB_URL,
     )
     for episode in episodes:
         renditions = list(episode.renditions.all())

@@ -6,7 +6,7 @@ in ``CELERY_BEAT_SCHEDULE`` (:mod:`podcasthost.settings`).
 
 from __future__ import annotations
 
-from feeds import publishing
+from feeds import pings, publishing
 from podcasthost.tasks import task
 
 
@@ -20,3 +20,15 @@ def publish_feed_task(*, podcast_id: int) -> None:
 def publish_due_feeds() -> None:
     """Periodic sweep: queue publishes for scheduled episodes now due and lost/failed ones."""
     publishing.publish_due()
+
+
+@task(autoretry_for=(pings.PingError,), retry_backoff_max=300)
+def ping_websub(*, podcast_id: int) -> str:
+    """Tell the WebSub hub the feed changed. Idempotent; retried with backoff; off when unset."""
+    return pings.ping_websub(podcast_id)
+
+
+@task(autoretry_for=(pings.PingError,), retry_backoff_max=300)
+def ping_podping(*, podcast_id: int, reason: str = "update", medium: str = "podcast") -> str:
+    """Send a podping for the feed. Idempotent; retried with backoff; off when unset."""
+    return pings.ping_podping(podcast_id, reason=reason, medium=medium)

@@ -269,6 +269,35 @@ FEED_SERVE_CACHE_SECONDS = env_int("FEED_SERVE_CACHE_SECONDS", 2, minimum=0)
 JOB_EVENTS_QUEUE_URL = env_str("JOB_EVENTS_QUEUE_URL")
 JOB_EVENTS_POLL_SECONDS = env_int("JOB_EVENTS_POLL_SECONDS", 10, minimum=1)
 
+# --- Telling the world: WebSub hub and podping, after each changed feed (off when unset) ---
+WEBSUB_HUB_URL = env_url("WEBSUB_HUB_URL", "") if env_str("WEBSUB_HUB_URL") else ""
+PODPING_URL = env_url("PODPING_URL", "") if env_str("PODPING_URL") else ""
+PODPING_TOKEN = env_str("PODPING_TOKEN")
+if PODPING_URL and not PODPING_TOKEN:
+    env_required("PODPING_TOKEN", "podping needs its token when PODPING_URL is set")
+# Seconds one outbound call (hub, podping, a webhook) may take before it is retried.
+OUTBOUND_TIMEOUT_SECONDS = env_int("OUTBOUND_TIMEOUT_SECONDS", 10, minimum=1, maximum=120)
+
+# --- Notifications: e-mail to a show's members, SNS on AWS, per-show webhooks ---
+# The console backend prints mail on one machine; set EMAIL_BACKEND (and the
+# EMAIL_* below) to send it, e.g. django.core.mail.backends.smtp.EmailBackend.
+EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
+EMAIL_PORT = env_int("EMAIL_PORT", 25, minimum=1, maximum=65535)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER")
+EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
+if EMAIL_USE_TLS and EMAIL_USE_SSL:
+    raise ImproperlyConfigured("Set only one of EMAIL_USE_TLS and EMAIL_USE_SSL.")
+EMAIL_TIMEOUT = OUTBOUND_TIMEOUT_SECONDS
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "podcasthost <noreply@localhost>")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+EPISODE_EVENTS_TOPIC_ARN = env_str("EPISODE_EVENTS_TOPIC_ARN")
+# Creators' webhooks may not target private or loopback addresses (SSRF);
+# development and tests allow them, to reach a server on this machine.
+WEBHOOK_ALLOW_PRIVATE_ADDRESSES = env_bool("WEBHOOK_ALLOW_PRIVATE_ADDRESSES", DEBUG)
+
 # --- Celery ---
 # `make run` records the URL of the private Redis it started, so commands in
 # another shell with the same VAR_DIR find it.
