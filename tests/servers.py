@@ -1,4 +1,4 @@
-"""Real servers for tests that cross process boundaries: this app's web server in a subprocess."""
+"""Real servers for tests: this app's web server in a subprocess, a recording HTTP receiver."""
 
 from __future__ import annotations
 
@@ -6,10 +6,14 @@ import contextlib
 import os
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -57,3 +61,68 @@ def web_server(env: dict[str, str], port: int) -> Iterator[str]:
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+
+
+@dataclass(frozen=True)
+class Received:
+    """One request a :func:`recording_server` answered."""
+
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: bytes
+
+    @property
+    def query(self) -> dict[str, list[str]]:
+        return parse_qs(urlsplit(self.path).query)
+
+    @property
+    def form(self) -> dict[str, list[str]]:
+        return parse_qs(self.body.decode())
+
+
+@dataclass
+class RecordingServer:
+    url: str
+    received: list[Received] = field(default_factory=list)
+
+
+@contextlib.contextmanager
+def recording_server(statuses: Sequence[int] = (204,)) -> Iterator[RecordingServer]:
+    """A real HTTP server on 127.0.0.1 that records each request and answers the next status.
+
+    The n-th request gets ``statuses[n]``; the last status repeats.
+    """
+    server_state = RecordingServer(url="")
+    lock = threading.Lock()
+
+    class Handler(BaseHTTPRequestHandler):
+        def _answer(self) -> None:
+            length = int(self.headers.get("Content-Length") or 0)
+            body = self.rfile.read(length) if length else b""
+            with lock:
+                n = len(server_state.received)
+                server_state.received.append(
+                    Received(self.command, self.path, dict(self.headers.items()), body)
+                )
+            status = statuses[min(n, len(statuses) - 1)]
+            self.send_response(status)
+            self.send_header("Content-Length", "2")
+            self.end_headers()
+            self.wfile.write(b"ok")
+
+        do_GET = do_POST = _answer
+
+        def log_message(self, format, *args) -> None:  # quiet
+            pass
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server_state.url = f"http://127.0.0.1:{httpd.server_address[1]}"
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server_state
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+        thread.join(timeout=10)
