@@ -9,16 +9,15 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from django import forms
 from django.contrib import admin
 from django.db.models import Count
-from django.http import Http404
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.html import format_html
 
 from episodes.admin_actions import retry_processing
+from episodes.admin_tenancy import TenantAdmin
 from episodes.live_status import SOURCE_FIELDS, episode_status, source_display
 from episodes.models import Episode, Podcast
 from episodes.units import episode_count, format_duration
@@ -27,28 +26,6 @@ OWNER_EMAIL_REQUIRED = (
     "Apple Podcasts refuses a feed without an owner e-mail (itunes:owner/itunes:email): "
     "enter the address that should receive directory verification mail."
 )
-
-
-class TenantAdmin(admin.ModelAdmin):
-    """Base for models scoped by ``QuerySet.managed_by(user)``."""
-
-    def get_queryset(self, request):
-        return super().get_queryset(request).managed_by(request.user)
-
-    def get_object(self, request, object_id, from_field=None):
-        obj = super().get_object(request, object_id, from_field)
-        if obj is None:
-            # The stock admin redirects to its index; answer as if it did not exist.
-            raise Http404("No such object, or not one of yours.")
-        return obj
-
-    def formfield_for_dbfield(self, db_field, request, **kwargs):
-        field = super().formfield_for_dbfield(db_field, request, **kwargs)
-        if field is not None and isinstance(field.widget, forms.TextInput):
-            # A browser silently cuts pasted text at maxlength; without it the
-            # form refuses an over-long value and names the limit instead.
-            field.widget.attrs.pop("maxlength", None)
-        return field
 
 
 @admin.register(Podcast)
@@ -272,3 +249,7 @@ class EpisodeAdmin(TenantAdmin):
 
 for _name in SOURCE_FIELDS:
     setattr(EpisodeAdmin, _name, _source_field(_name))
+
+
+# Registered here so Django's admin autodiscovery finds them.
+from episodes import admin_webhooks  # noqa: E402, F401

@@ -701,6 +701,12 @@ class Webhook(models.Model):
         # Never the secret: __str__ ends up in logs and the admin's history.
         return f"{self.url} ({self.podcast.slug}, #{self.pk})"
 
+    def rotate_secret(self) -> str:
+        """Replace the signing secret (e.g. after it leaked); returns the new one."""
+        self.secret = new_webhook_secret()
+        Webhook.objects.filter(pk=self.pk).update(secret=self.secret)
+        return self.secret
+
 
 class WebhookDeliveryQuerySet(TenantQuerySet):
     members_lookup = "webhook__podcast__members"

@@ -10,6 +10,8 @@ _PERMISSIONS = {
     "podcast": ("add", "change", "delete", "view"),
     "episode": ("add", "change", "delete", "view"),
     "rendition": ("view",),
+    "webhook": ("add", "change", "delete", "view"),
+    "webhookdelivery": ("view",),
 }
 
 
