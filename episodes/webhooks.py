@@ -21,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import logging
 from datetime import datetime
 from typing import Any
 
@@ -30,6 +31,8 @@ from django.utils import timezone
 from episodes.models import WebhookDelivery
 from episodes.signals import delivery_requested
 from podcasthost import outbound
+
+logger = logging.getLogger(__name__)
 
 SIGNATURE_HEADER = "X-Podcasthost-Signature"
 TIMESTAMP_HEADER = "X-Podcasthost-Timestamp"
@@ -96,6 +99,7 @@ def deliver(delivery_id: int, *, now: datetime | None = None) -> str:
         return "refused"
     except outbound.OutboundError as exc:
         delivery.record_attempt(now=now, status=Status.PENDING, error=str(exc))
+        logger.info("delivery %s: no answer from webhook #%s, retrying", delivery.pk, webhook.pk)
         raise DeliveryFailed(str(exc)) from exc
     excerpt = answer.body[:1000].decode("utf-8", "replace")
     if answer.ok:
@@ -112,7 +116,13 @@ def deliver(delivery_id: int, *, now: datetime | None = None) -> str:
         error=f"The receiver answered {answer.status}.",
     )
     if retry:
+        logger.info(
+            "delivery %s: webhook #%s answered %s, retrying", delivery.pk, webhook.pk, answer.status
+        )
         raise DeliveryFailed(f"webhook #{webhook.pk} answered {answer.status}")
+    logger.warning(
+        "delivery %s: webhook #%s refused it (%s)", delivery.pk, webhook.pk, answer.status
+    )
     return "refused"
 
 
