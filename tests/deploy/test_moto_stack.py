@@ -82,6 +82,7 @@ def test_stack_env_prints_the_apps_environment(aws, template):
         "MEDIACONVERT_ROLE_ARN": role_arn,
         "INGEST_QUEUE_URL": env["INGEST_QUEUE_URL"],
         "JOB_EVENTS_QUEUE_URL": env["JOB_EVENTS_QUEUE_URL"],
+        "EPISODE_EVENTS_TOPIC_ARN": env["EPISODE_EVENTS_TOPIC_ARN"],
         # What moto does not model shows its placeholder, passed through untouched.
         "MEDIACONVERT_QUEUE_ARN": f"arn:aws:removed:{REGION}:123456789012:TranscodeQueue",
         "CLOUDFRONT_DOMAIN": "removed-Distribution",
@@ -91,6 +92,8 @@ def test_stack_env_prints_the_apps_environment(aws, template):
     assert env["JOB_EVENTS_QUEUE_URL"] in sqs.list_queues()["QueueUrls"]
     assert "IngestQueue" in env["INGEST_QUEUE_URL"]
     assert "JobEventsQueue" in env["JOB_EVENTS_QUEUE_URL"]
+    topics = {t["TopicArn"] for t in boto3.client("sns").list_topics()["Topics"]}
+    assert env["EPISODE_EVENTS_TOPIC_ARN"] in topics
 
 
 def test_stack_env_lists_informational_outputs_as_comments(aws, template):

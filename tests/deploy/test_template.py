@@ -182,6 +182,15 @@ def test_app_policy_grants_what_the_app_does_and_no_more(stack):
     assert _allowed(stack, "AppPolicy", "mediaconvert:GetQueue") == {stack.arn("TranscodeQueue")}
 
 
+def test_app_publishes_only_to_the_episode_events_topic(stack):
+    assert _allowed(stack, "AppPolicy", "sns:Publish") == {stack.ref("EpisodeEventsTopic")}
+    props = stack.props("EpisodeEventsTopic")
+    assert props["KmsMasterKeyId"] == "alias/aws/sns"
+    for holder, _ in stack.policy_documents():
+        for action in ("sns:Subscribe", "sns:SetTopicAttributes", "sns:DeleteTopic"):
+            assert not _allowed(stack, holder, action), f"{holder} grants {action}"
+
+
 def test_no_policy_grants_mediaconvert_listing_or_endpoint_discovery(stack):
     for holder, _ in stack.policy_documents():
         for action in ("mediaconvert:ListJobs", "mediaconvert:DescribeEndpoints"):
@@ -481,6 +490,7 @@ def test_outputs_map_onto_the_apps_environment(stack, template):
     assert values["MEDIACONVERT_QUEUE_ARN"] == stack.arn("TranscodeQueue")
     assert values["INGEST_QUEUE_URL"] == stack.ref("IngestQueue")
     assert values["JOB_EVENTS_QUEUE_URL"] == stack.ref("JobEventsQueue")
+    assert values["EPISODE_EVENTS_TOPIC_ARN"] == stack.ref("EpisodeEventsTopic")
     assert (
         values["TRANSCODER_BACKEND"] == "episodes.transcoders.mediaconvert.MediaConvertTranscoder"
     )
