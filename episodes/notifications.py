@@ -19,12 +19,13 @@ import json
 import logging
 import smtplib
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
 from django.core.mail import EmailMessage, get_connection
 from django.db import transaction
+from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
@@ -313,3 +314,38 @@ def send_event(event_id: int, *, now: datetime | None = None) -> str:
     mailed = send_email(event, now=now)
     message_id = publish_sns(event, now=now)
     return f"{mailed} e-mail(s)" + (f", SNS {message_id}" if message_id else "")
+
+
+# --- the safety net ---
+
+#: Longer than the longest gap between two retries (``retry_backoff_max``
+#: plus jitter): a send with no attempt for this long was lost, not waiting.
+LOST_AFTER = timedelta(minutes=20)
+#: Older events are not sent any more: the news is stale.
+GIVE_UP_AFTER = timedelta(days=1)
+
+
+def resend_lost(*, now: datetime | None = None) -> tuple[list[int], list[int]]:
+    """Queue again what a lost task message or a broker outage left unsent. Idempotent.
+
+    Returns (event ids, delivery ids) sent to the ``event_recorded`` receivers
+    again: events not yet e-mailed (or not on SNS while a topic is set), and
+    pending deliveries with no attempt for :data:`LOST_AFTER`, both younger
+    than :data:`GIVE_UP_AFTER`.
+    """
+    now = now or timezone.now()
+    window = {"created_at__gte": now - GIVE_UP_AFTER, "created_at__lt": now - LOST_AFTER}
+    unsent = Q(emailed_at__isnull=True)
+    if settings.EPISODE_EVENTS_TOPIC_ARN:
+        unsent |= Q(sns_published_at__isnull=True)
+    event_ids = list(EpisodeEvent.objects.filter(unsent, **window).values_list("pk", flat=True))
+    delivery_ids = list(
+        WebhookDelivery.objects.filter(status=WebhookDelivery.Status.PENDING, **window)
+        .filter(Q(last_attempt_at__isnull=True) | Q(last_attempt_at__lt=now - LOST_AFTER))
+        .values_list("pk", flat=True)
+    )
+    for event_id in event_ids:
+        event_recorded.send(sender=EpisodeEvent, event_id=event_id, delivery_ids=[])
+    if delivery_ids:
+        event_recorded.send(sender=EpisodeEvent, event_id=None, delivery_ids=delivery_ids)
+    return event_ids, delivery_ids

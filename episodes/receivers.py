@@ -66,17 +66,18 @@ def announce_outcome(sender, episode: Episode, source: str, target: str, **kwarg
 
 
 @receiver(event_recorded, dispatch_uid="episodes.receivers.send_event")
-def send_event(sender, event_id: int, delivery_ids: list[int], **kwargs) -> None:
+def send_event(sender, event_id: int | None, delivery_ids: list[int], **kwargs) -> None:
     """Queue the e-mail/SNS task and one task per webhook delivery once the event is stored."""
     from episodes.tasks import deliver_webhook, send_event_notifications
 
     def enqueue() -> None:
         try:
-            send_event_notifications.delay(event_id=event_id)
+            if event_id is not None:
+                send_event_notifications.delay(event_id=event_id)
             for delivery_id in delivery_ids:
                 deliver_webhook.delay(delivery_id=delivery_id)
         except OperationalError:
-            # The event and its deliveries are stored; the admin shows them pending.
+            # The event and its deliveries are stored: resend_lost queues them later.
             log.exception("event %s: could not queue its notifications", event_id)
 
     transaction.on_commit(enqueue)

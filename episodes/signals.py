@@ -14,8 +14,9 @@ episode_transitioned = Signal()
 processing_requested = Signal()
 
 #: Sent by ``notifications.record_event`` inside its transaction once an event
-#: and its webhook deliveries are stored. Arguments: ``event_id``,
-#: ``delivery_ids``. Receivers queue the senders with ``transaction.on_commit``.
+#: and its webhook deliveries are stored, and by ``notifications.resend_lost``
+#: for what was left unsent. Arguments: ``event_id`` (``None``: deliveries
+#: only), ``delivery_ids``. Receivers queue the senders with ``transaction.on_commit``.
 event_recorded = Signal()
 
 #: Sent by ``webhooks.redeliver`` when a failed delivery is to be tried again.

@@ -31,6 +31,7 @@ __all__ = [
     "poll_transcodes",
     "process_episode",
     "reconcile",
+    "resend_lost_notifications",
     "send_event_notifications",
 ]
 
@@ -117,3 +118,10 @@ class DeliverWebhookTask(PodcastTask):
 def deliver_webhook(*, delivery_id: int) -> str:
     """POST one event to one webhook. Idempotent once delivered; retried with backoff."""
     return webhooks.deliver(delivery_id)
+
+
+@task(expires=300)
+def resend_lost_notifications() -> str:
+    """Periodic: queue again e-mails, SNS messages and deliveries a lost message left unsent."""
+    events, deliveries = notifications.resend_lost()
+    return f"{len(events)} events, {len(deliveries)} deliveries"

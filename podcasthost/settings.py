@@ -329,6 +329,10 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE = {
     "episodes: poll transcodes": {"task": "episodes.tasks.poll_transcodes", "schedule": 30.0},
     "episodes: reconcile": {"task": "episodes.tasks.reconcile", "schedule": 300.0},
+    "episodes: resend lost notifications": {
+        "task": "episodes.tasks.resend_lost_notifications",
+        "schedule": 300.0,
+    },
     # Every 30 s, so a scheduled episode appears within a minute of its publish_at.
     "feeds: publish due feeds": {"task": "feeds.tasks.publish_due_feeds", "schedule": 30.0},
 }

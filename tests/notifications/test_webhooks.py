@@ -245,3 +245,33 @@ def test_a_stored_url_now_private_is_refused_at_delivery(team, make_episode, set
     delivery = event.deliveries.get()
     assert delivery.status == "failed"
     assert "private or local address" in delivery.error
+
+
+def test_deliveries_and_events_left_unsent_are_queued_again(
+    team, make_episode, now, django_capture_on_commit_callbacks
+):
+    from datetime import timedelta
+
+    from django.core import mail
+
+    with recording_server([200]) as receiver:
+        Webhook.objects.create(podcast=team["show"], url=receiver.url)
+        # Recorded while the broker was down: nothing was queued, nothing sent.
+        event = notifications.record_event(
+            EpisodeEvent.Kind.READY, team["show"], episode=make_episode(team["show"]), now=now
+        )
+        soon = now + timedelta(minutes=5)
+        with django_capture_on_commit_callbacks(execute=True):
+            assert notifications.resend_lost(now=soon) == ([], [])  # may still be on its way
+        assert receiver.received == [] and mail.outbox == []
+
+        later = now + notifications.LOST_AFTER + timedelta(seconds=1)
+        with django_capture_on_commit_callbacks(execute=True):
+            events, deliveries = notifications.resend_lost(now=later)
+        with django_capture_on_commit_callbacks(execute=True):
+            again = notifications.resend_lost(now=later)
+
+    assert (events, deliveries) == ([event.pk], [event.deliveries.get().pk])
+    assert len(receiver.received) == 1
+    assert len(mail.outbox) == 2
+    assert again == ([], [])

@@ -15,6 +15,11 @@ EVENTS_QUEUE = "https://sqs.us-east-1.amazonaws.com/123456789012/events"
 ALWAYS = {
     "episodes: poll transcodes": ["episodes.tasks.poll_transcodes", 30.0, True],
     "episodes: reconcile": ["episodes.tasks.reconcile", 300.0, True],
+    "episodes: resend lost notifications": [
+        "episodes.tasks.resend_lost_notifications",
+        300.0,
+        True,
+    ],
     "feeds: publish due feeds": ["feeds.tasks.publish_due_feeds", 30.0, True],
 }
 # What beat would run, as a fresh worker process sees it: task, period, and
@@ -71,6 +76,11 @@ def test_every_task_of_the_project_follows_the_one_policy():
         "episodes.tasks.consume_job_events",
         "feeds.tasks.publish_feed_task",
         "feeds.tasks.publish_due_feeds",
+        "feeds.tasks.ping_websub",
+        "feeds.tasks.ping_podping",
+        "episodes.tasks.send_event_notifications",
+        "episodes.tasks.deliver_webhook",
+        "episodes.tasks.resend_lost_notifications",
     }
     assert {name for name in ours if name.split(".")[1] != "tasks"} == set()
     assert {name for name, t in ours.items() if not isinstance(t, PodcastTask)} == set()
@@ -79,6 +89,7 @@ def test_every_task_of_the_project_follows_the_one_policy():
     assert {name: t.expires for name, t in ours.items() if t.expires is not None} == {
         "episodes.tasks.poll_transcodes": 60,
         "episodes.tasks.reconcile": 300,
+        "episodes.tasks.resend_lost_notifications": 300,
         "episodes.tasks.consume_ingest": 60,
         "episodes.tasks.consume_job_events": 60,
     }
