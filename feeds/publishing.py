@@ -218,7 +218,8 @@ def publish_feed(
 
     Returns ``None`` when the podcast no longer exists. Idempotent: an
     unchanged feed is neither re-uploaded nor invalidated (unless ``force``).
-    ``dry_run`` renders and reports without writing anything. Raises
+    ``dry_run`` renders and reports without writing anything. After a real
+    run, sends ``feed_published`` (pings, announcements). Raises
     :class:`PublishError` (after recording the failure) when rendering,
     writing or invalidating fails; the last good feed stays in place.
     """

@@ -4,6 +4,10 @@ Status changes are conditional UPDATEs that ``post_save`` never sees, so the
 ``episode_transitioned`` signal covers "an episode became ready"; ``post_save``
 and ``post_delete`` cover admin edits of shows, episodes and renditions. A won
 request (``feed_publish_requested``) queues the publish task after commit.
+
+After a publish (``feed_published``) a changed feed is pinged to the WebSub hub
+and podping, and its newly visible episodes are announced to the creators; a
+publish the gate blocked (``feed_publish_blocked``) is announced with its findings.
 """
 
 from __future__ import annotations
