@@ -26,7 +26,7 @@ class WebhookAdmin(TenantAdmin):
     search_fields = ("url", "podcast__title", "podcast__slug")
     readonly_fields = ("signing_secret", "delivery_log", "created_at")
     fields = ("podcast", "url", "active", "signing_secret", "delivery_log", "created_at")
-    actions = ("rotate_secrets",)
+    actions = ("send_test_event", "rotate_secrets")
 
     @admin.display(description="Show", ordering="podcast__title")
     def show(self, obj: Webhook) -> str:
@@ -62,6 +62,21 @@ class WebhookAdmin(TenantAdmin):
         if db_field.name == "podcast":
             kwargs["queryset"] = Podcast.objects.managed_by(request.user)
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    @admin.action(description="Send a test event", permissions=["change"])
+    def send_test_event(self, request, queryset) -> None:
+        # queryset is scoped to the user's shows by get_queryset.
+        sent = [webhooks.send_test(webhook) for webhook in queryset.select_related("podcast")]
+        self.message_user(
+            request,
+            ngettext(
+                "Test event queued for %(n)d webhook: see its delivery log.",
+                "Test event queued for %(n)d webhooks: see their delivery logs.",
+                len(sent),
+            )
+            % {"n": len(sent)},
+            messages.SUCCESS,
+        )
 
     @admin.action(description="Rotate the signing secret", permissions=["change"])
     def rotate_secrets(self, request, queryset) -> None:

@@ -629,6 +629,7 @@ class EpisodeEvent(models.Model):
         FAILED = "episode.failed", "Episode failed"
         PUBLISHED = "episode.published", "Episode published"
         PUBLISH_BLOCKED = "feed.publish_blocked", "Feed publish blocked"
+        TEST = "webhook.test", "Webhook test"
 
     uuid = models.UUIDField(default=uuid.uuid4, editable=False, unique=True)
     podcast = models.ForeignKey(

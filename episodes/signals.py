@@ -19,6 +19,7 @@ processing_requested = Signal()
 #: only), ``delivery_ids``. Receivers queue the senders with ``transaction.on_commit``.
 event_recorded = Signal()
 
-#: Sent by ``webhooks.redeliver`` when a failed delivery is to be tried again.
+#: Sent by ``webhooks.redeliver`` when a failed delivery is to be tried again,
+#: and by ``webhooks.send_test`` for a test delivery.
 #: Argument: ``delivery_id``. Receivers queue it with ``transaction.on_commit``.
 delivery_requested = Signal()

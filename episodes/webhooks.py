@@ -26,9 +26,10 @@ from datetime import datetime
 from typing import Any
 
 from django.conf import settings
+from django.db import transaction
 from django.utils import timezone
 
-from episodes.models import WebhookDelivery
+from episodes.models import EpisodeEvent, Webhook, WebhookDelivery
 from episodes.signals import delivery_requested
 from podcasthost import outbound
 
@@ -142,3 +143,34 @@ def redeliver(delivery: WebhookDelivery) -> bool:
         return False
     delivery_requested.send(sender=WebhookDelivery, delivery_id=delivery.pk)
     return True
+
+
+def send_test(webhook: Webhook, *, now: datetime | None = None) -> WebhookDelivery:
+    """The admin's "Send a test event": one ``webhook.test`` delivery to this webhook only.
+
+    Nobody is mailed and nothing goes to SNS: the event is born sent on those channels.
+    """
+    now = now or timezone.now()
+    podcast = webhook.podcast
+    with transaction.atomic():
+        event = EpisodeEvent.objects.create(
+            podcast=podcast,
+            kind=EpisodeEvent.Kind.TEST,
+            subject=f"[{podcast.title}] Webhook test",
+            message="A test event sent from the admin.",
+            payload={
+                "event": EpisodeEvent.Kind.TEST.value,
+                "occurred_at": now.isoformat(),
+                "show": {
+                    "slug": podcast.slug,
+                    "title": podcast.title,
+                    "feed_url": podcast.feed_url,
+                },
+            },
+            created_at=now,
+            emailed_at=now,
+            sns_published_at=now,
+        )
+        delivery = WebhookDelivery.objects.create(webhook=webhook, event=event, created_at=now)
+        delivery_requested.send(sender=WebhookDelivery, delivery_id=delivery.pk)
+    return delivery

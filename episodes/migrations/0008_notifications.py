@@ -53,6 +53,7 @@ class Migration(migrations.Migration):
                             ("episode.failed", "Episode failed"),
                             ("episode.published", "Episode published"),
                             ("feed.publish_blocked", "Feed publish blocked"),
+                            ("webhook.test", "Webhook test"),
                         ],
                         max_length=32,
                     ),

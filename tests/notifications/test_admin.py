@@ -179,3 +179,39 @@ def test_rotating_changes_the_secret(client, two_shows):
 
     assert response.status_code == 302
     assert Webhook.objects.get(pk=hook.pk).secret != hook.secret
+
+
+def test_send_a_test_event_reaches_only_that_webhook(
+    client, two_shows, django_capture_on_commit_callbacks
+):
+    from django.core import mail
+
+    from tests.notifications.test_webhooks import _verify
+
+    hook = two_shows["alices_hook"]
+    client.force_login(two_shows["alice"])
+    with recording_server([200]) as receiver:
+        Webhook.objects.filter(pk=hook.pk).update(url=receiver.url)
+        other = Webhook.objects.create(podcast=two_shows["alices"], url=f"{receiver.url}/other")
+        with django_capture_on_commit_callbacks(execute=True):
+            response = client.post(
+                reverse("admin:episodes_webhook_changelist"),
+                {"action": "send_test_event", "_selected_action": [hook.pk]},
+            )
+
+    assert response.status_code == 302
+    (post,) = receiver.received
+    assert post.path == "/"
+    assert _verify(post, hook.secret)["event"] == "webhook.test"
+    assert not other.deliveries.exists()
+    assert mail.outbox == []
+
+
+def test_send_a_test_event_cannot_reach_another_creators_webhook(client, two_shows):
+    client.force_login(two_shows["bob"])
+    client.post(
+        reverse("admin:episodes_webhook_changelist"),
+        {"action": "send_test_event", "_selected_action": [two_shows["alices_hook"].pk]},
+    )
+
+    assert not WebhookDelivery.objects.filter(event__kind="webhook.test").exists()
