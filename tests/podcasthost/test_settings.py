@@ -55,6 +55,11 @@ def _run(args: list[str], env: dict[str, str], tmp_path: Path) -> subprocess.Com
         ({"TRUSTED_PROXY_COUNT": "-1"}, "TRUSTED_PROXY_COUNT"),
         ({"PORT": "70000"}, "PORT"),
         ({"DATABASE_URL": "nosuchdb://x"}, "DATABASE_URL"),
+        ({"WEBSUB_HUB_URL": "hub.example.org"}, "WEBSUB_HUB_URL"),
+        ({"PODPING_URL": "https://podping.example.org/"}, "PODPING_TOKEN"),
+        ({"EMAIL_PORT": "smtp"}, "EMAIL_PORT"),
+        ({"EMAIL_USE_TLS": "1", "EMAIL_USE_SSL": "1"}, "EMAIL_USE_SSL"),
+        ({"OUTBOUND_TIMEOUT_SECONDS": "0"}, "OUTBOUND_TIMEOUT_SECONDS"),
         ({"DEBUG": "0", "ALLOWED_HOSTS": "example.com"}, "SECRET_KEY"),
         ({"DEBUG": "0", "SECRET_KEY": PRODUCTION["SECRET_KEY"]}, "ALLOWED_HOSTS"),
         # A weak key is refused in production (Django's security.W009 criteria).
@@ -179,3 +184,11 @@ def test_broker_urls_celery_accepts_are_accepted(tmp_path, broker):
 
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == broker
+
+
+def test_webhooks_may_call_private_addresses_only_in_development(tmp_path):
+    code = "from django.conf import settings; print(settings.WEBHOOK_ALLOW_PRIVATE_ADDRESSES)"
+    development = _run(["shell", "--no-imports", "-c", code], {}, tmp_path)
+    production = _run(["shell", "--no-imports", "-c", code], PRODUCTION, tmp_path)
+
+    assert (development.stdout.strip(), production.stdout.strip()) == ("True", "False")
