@@ -132,8 +132,9 @@ def give_up(delivery_id: int, reason: str, *, now: datetime | None = None) -> bo
     delivery = WebhookDelivery.objects.filter(pk=delivery_id).first()
     if delivery is None:
         return False
+    n = delivery.attempts
     return delivery.give_up(
-        f"Gave up after {delivery.attempts} attempts: {reason}", now=now or timezone.now()
+        f"Gave up after {n} attempt{'' if n == 1 else 's'}: {reason}", now=now or timezone.now()
     )
 
 

@@ -126,7 +126,7 @@ def test_exhausted_retries_fail_the_delivery_visibly(team, make_episode):
     assert outcome == "gave up"
     delivery.refresh_from_db()
     assert delivery.status == "failed"
-    assert delivery.error.startswith("Gave up after 1 attempts")
+    assert delivery.error.startswith("Gave up after 1 attempt: ")
 
 
 def test_a_refusing_receiver_is_not_retried(team, make_episode):
