@@ -24,7 +24,8 @@ from episodes.directories import DIRECTORIES
 from episodes.live_status import SOURCE_FIELDS, episode_status, source_display
 from episodes.models import Episode, Podcast
 from episodes.units import episode_count, format_duration
-from feeds.embed import embed_html
+from feeds.embed import EMBED_HEIGHT, embed_height, embed_html
+from feeds.site import chapters_for
 
 OWNER_EMAIL_REQUIRED = (
     "Apple Podcasts refuses a feed without an owner e-mail (itunes:owner/itunes:email): "
@@ -200,7 +201,7 @@ class PodcastAdmin(TenantAdmin):
             form.instance.members.add(request.user)
 
 
-def embed_box(src: str, title: str) -> str:
+def embed_box(src: str, title: str, height: int = EMBED_HEIGHT) -> str:
     """A read-only box with the player's iframe code, to paste into a blog or CMS."""
     return format_html(
         '<textarea class="vLargeTextField embed-code" rows="3" readonly '
@@ -208,7 +209,7 @@ def embed_box(src: str, title: str) -> str:
         '<p class="help">Paste this HTML into a web page, or just paste the page\'s link '
         "where the site supports oEmbed.</p>",
         # Escaped once more: the textarea must show (and copy) the code exactly.
-        escape(embed_html(src, title)),
+        escape(embed_html(src, title, height=height)),
     )
 
 
@@ -326,10 +327,9 @@ class EpisodeAdmin(TenantAdmin):
     def embed_code(self, obj: Episode) -> str:
         if not obj.pk:
             return "Shown once the episode is saved."
-        src = (
-            f"{settings.PUBLIC_BASE_URL}{reverse('feeds:embed', args=[obj.podcast.slug, obj.slug])}"
-        )
-        return embed_box(src, obj.title)
+        path = reverse("feeds:embed", args=[obj.podcast.slug, obj.slug])
+        height = embed_height(bool(chapters_for(obj)))
+        return embed_box(f"{settings.PUBLIC_BASE_URL}{path}", obj.title, height)
 
     @admin.display(description="Renditions not produced")
     def not_produced(self, obj: Episode) -> str:

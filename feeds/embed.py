@@ -5,14 +5,23 @@ from __future__ import annotations
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
-#: Height of the player in CSS pixels: title, controls and a few chapter lines.
+#: Height of the player in CSS pixels: title and controls ...
 EMBED_HEIGHT = 200
+#: ... and with a chapter list (three lines shown, the rest scroll).
+EMBED_HEIGHT_WITH_CHAPTERS = 330
 #: Width oEmbed answers when the consumer does not ask for less.
 EMBED_WIDTH = 600
 EMBED_MIN_WIDTH = 240
 
 
-def embed_html(src: str, title: str, *, width: int | None = None) -> SafeString:
+def embed_height(has_chapters: bool) -> int:
+    """The iframe height that shows the whole player."""
+    return EMBED_HEIGHT_WITH_CHAPTERS if has_chapters else EMBED_HEIGHT
+
+
+def embed_html(
+    src: str, title: str, *, width: int | None = None, height: int = EMBED_HEIGHT
+) -> SafeString:
     """``<iframe>`` code for ``src`` (an absolute embed URL); full width unless ``width`` is given.
 
     Every value is escaped; the player needs no permissions beyond autoplay
@@ -25,5 +34,5 @@ def embed_html(src: str, title: str, *, width: int | None = None) -> SafeString:
         src,
         f"Podcast player: {title}",
         width or "100%",
-        EMBED_HEIGHT,
+        height,
     )

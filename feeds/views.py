@@ -24,7 +24,7 @@ from django.views.decorators.http import require_safe
 
 from episodes.models import Episode, Podcast
 from feeds import site
-from feeds.embed import EMBED_HEIGHT, EMBED_MIN_WIDTH, EMBED_WIDTH, embed_html
+from feeds.embed import EMBED_MIN_WIDTH, EMBED_WIDTH, embed_height, embed_html
 from feeds.media import serve_media
 from feeds.pages import Rendered, serve_page
 from feeds.serving import serve_feed
@@ -139,9 +139,11 @@ def oembed(request: HttpRequest) -> HttpResponse:
     except ValueError as exc:
         return JsonResponse({"error": f"{exc} must be a whole number of pixels."}, status=400)
     podcast, episode = _page_of(request.GET.get("url", ""))
-    if maxheight is not None and maxheight < EMBED_HEIGHT:
+    played = episode or site.latest_episode(podcast, timezone.now())
+    height = embed_height(bool(played and site.chapters_for(played)))
+    if maxheight is not None and maxheight < height:
         # The player cannot shrink below its controls; oEmbed asks for a 404 then.
-        return JsonResponse({"error": f"The player needs {EMBED_HEIGHT} px of height."}, status=404)
+        return JsonResponse({"error": f"The player needs {height} px of height."}, status=404)
     width = EMBED_WIDTH if maxwidth is None else max(EMBED_MIN_WIDTH, min(EMBED_WIDTH, maxwidth))
     src = site.absolute_url(site.embed_path(podcast, episode))
     title = episode.title if episode else podcast.title
@@ -151,9 +153,9 @@ def oembed(request: HttpRequest) -> HttpResponse:
         "provider_name": podcast.title,
         "provider_url": site.absolute_url(podcast.get_absolute_url()),
         "title": title,
-        "html": embed_html(src, title, width=width),
+        "html": embed_html(src, title, width=width, height=height),
         "width": width,
-        "height": EMBED_HEIGHT,
+        "height": height,
         "cache_age": settings.SITE_PAGE_MAX_AGE,
     }
     if podcast.author:
