@@ -443,3 +443,13 @@ def test_moved_and_other_shows_do_not_mix(client, make_podcast, publish):
     assert b"Alpha ep" in client.get("/alpha/same/").content
     assert b"Beta ep" in client.get("/beta/same/").content
     assert b"Alpha ep" not in client.get("/beta/").content
+
+
+def test_feed_items_link_to_their_episode_pages(client, show, publish, settings):
+    from tests.feeds.conftest import parse_both
+
+    publish(show, slug="pilot", title="Pilot")
+    fp, _ = parse_both(client.get("/night-shift/feed.xml").content)
+    (entry,) = fp.entries
+    assert entry.link == f"{settings.PUBLIC_BASE_URL}/night-shift/pilot/"
+    assert client.get("/night-shift/pilot/").status_code == 200
