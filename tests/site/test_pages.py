@@ -286,6 +286,13 @@ def test_subscribe_buttons_copy_open_in_app_and_entered_directories(client, show
     assert 'href="podcast://127.0.0.1:8000/night-shift/feed.xml">Open in your app' in body
     assert "Listen on Apple Podcasts" in body and "Listen on Overcast" in body
     assert "Listen on Spotify" not in body  # not entered
+    assert ">Website</a>" not in body
+    show.link = "https://nightshift.example/"
+    show.save()
+    assert (
+        'href="https://nightshift.example/" rel="noopener">Website</a>'
+        in client.get("/night-shift/").content.decode()
+    )
 
 
 @pytest.mark.parametrize(
