@@ -9,18 +9,22 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from django.conf import settings
 from django.contrib import admin
 from django.db.models import Count
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.formats import date_format
-from django.utils.html import format_html
+from django.utils.html import escape, format_html
 
 from episodes.admin_actions import retry_processing
 from episodes.admin_tenancy import TenantAdmin
+from episodes.directories import DIRECTORIES
 from episodes.live_status import SOURCE_FIELDS, episode_status, source_display
 from episodes.models import Episode, Podcast
 from episodes.units import episode_count, format_duration
+from feeds.embed import EMBED_HEIGHT, embed_height, embed_html
+from feeds.site import chapters_for
 
 OWNER_EMAIL_REQUIRED = (
     "Apple Podcasts refuses a feed without an owner e-mail (itunes:owner/itunes:email): "
@@ -36,6 +40,8 @@ class PodcastAdmin(TenantAdmin):
     prepopulated_fields = {"slug": ("title",)}
     readonly_fields = (
         "feed_url_link",
+        "public_page",
+        "embed_code",
         "feed_records",
         "podcast_guid",
         "created_at",
@@ -44,8 +50,27 @@ class PodcastAdmin(TenantAdmin):
     fieldsets = (
         (
             None,
-            {"fields": ("title", "slug", "feed_url_link", "feed_records", "description", "cover")},
+            {
+                "fields": (
+                    "title",
+                    "slug",
+                    "feed_url_link",
+                    "public_page",
+                    "feed_records",
+                    "description",
+                    "cover",
+                )
+            },
         ),
+        (
+            "Listen on",
+            {
+                "description": "The show's page in each directory, shown as a button on its "
+                "public page. Leave empty where it is not listed.",
+                "fields": tuple(d.field for d in DIRECTORIES),
+            },
+        ),
+        ("Embed", {"fields": ("embed_code",)}),
         (
             "Directory listing",
             {
@@ -74,6 +99,22 @@ class PodcastAdmin(TenantAdmin):
         if not obj.pk:
             return "Shown once the show is saved."
         return format_html('<a href="{0}" target="_blank" rel="noopener">{0}</a>', obj.feed_url)
+
+    @admin.display(description="Public page")
+    def public_page(self, obj: Podcast) -> str:
+        if not obj.pk:
+            return "Shown once the show is saved."
+        return format_html(
+            '<a href="{0}" target="_blank" rel="noopener">{0}</a>',
+            f"{settings.PUBLIC_BASE_URL}{obj.get_absolute_url()}",
+        )
+
+    @admin.display(description="Player of the latest episode")
+    def embed_code(self, obj: Podcast) -> str:
+        if not obj.pk:
+            return "Shown once the show is saved."
+        src = f"{settings.PUBLIC_BASE_URL}{reverse('feeds:embed_latest', args=[obj.slug])}"
+        return embed_box(src, obj.title)
 
     @admin.display(description="Feed publishing")
     def feed_records(self, obj: Podcast) -> str:
@@ -137,6 +178,18 @@ class PodcastAdmin(TenantAdmin):
             form.instance.members.add(request.user)
 
 
+def embed_box(src: str, title: str, height: int = EMBED_HEIGHT) -> str:
+    """A read-only box with the player's iframe code, to paste into a blog or CMS."""
+    return format_html(
+        '<textarea class="vLargeTextField embed-code" rows="3" readonly '
+        'aria-label="Embed code">{}</textarea>'
+        '<p class="help">Paste this HTML into a web page, or just paste the page\'s link '
+        "where the site supports oEmbed.</p>",
+        # Escaped once more: the textarea must show (and copy) the code exactly.
+        escape(embed_html(src, title, height=height)),
+    )
+
+
 def publication_state(episode: Episode, now: datetime) -> str:  # safe HTML
     """``Published 1 Dec 2026, 10:00`` / ``Scheduled for …`` / ``Not published``."""
     if episode.publish_at is None:
@@ -171,6 +224,7 @@ class EpisodeAdmin(TenantAdmin):
     actions = (retry_processing,)
     # Written by the pipeline only: shown, never edited.
     _processing_fields = ("status", "progress", "error_message", "not_produced", "guid")
+    _public_fields = ("public_page", "embed_code")
     # Display strings (H:MM:SS, MB) that the page's live status also fills in.
     _source_fields = SOURCE_FIELDS
     _history_fields = (
@@ -181,12 +235,13 @@ class EpisodeAdmin(TenantAdmin):
         "submitted_at",
         "completed_at",
     )
-    readonly_fields = _processing_fields + _source_fields + _history_fields
+    readonly_fields = _processing_fields + _source_fields + _history_fields + _public_fields
     fieldsets = (
         (None, {"fields": ("podcast", "title", "slug", "description", "publish_at")}),
         ("Numbering", {"fields": ("episode_type", "season", "number", "explicit")}),
         ("Processing", {"fields": _processing_fields}),
         ("Source audio", {"fields": _source_fields}),
+        ("Public page and embed", {"fields": _public_fields}),
         ("History", {"classes": ("collapse",), "fields": _history_fields}),
     )
 
@@ -234,6 +289,24 @@ class EpisodeAdmin(TenantAdmin):
             # First paint of the live Audio box, from the same dict the page polls.
             context["live"] = episode_status(obj)
         return super().render_change_form(request, context, add, change, form_url, obj)
+
+    @admin.display(description="Public page")
+    def public_page(self, obj: Episode) -> str:
+        if not obj.pk:
+            return "Shown once the episode is saved."
+        url = f"{settings.PUBLIC_BASE_URL}{obj.get_absolute_url()}"
+        note = (
+            "" if obj.is_published(timezone.now()) else " (answers once the episode is published)"
+        )
+        return format_html('<a href="{0}" target="_blank" rel="noopener">{0}</a>{1}', url, note)
+
+    @admin.display(description="Embed code")
+    def embed_code(self, obj: Episode) -> str:
+        if not obj.pk:
+            return "Shown once the episode is saved."
+        path = reverse("feeds:embed", args=[obj.podcast.slug, obj.slug])
+        height = embed_height(bool(chapters_for(obj)))
+        return embed_box(f"{settings.PUBLIC_BASE_URL}{path}", obj.title, height)
 
     @admin.display(description="Renditions not produced")
     def not_produced(self, obj: Episode) -> str:

@@ -24,6 +24,7 @@ from django.utils import timezone
 
 from episodes import categories
 from episodes.artwork import validate_cover_art
+from episodes.directories import BY_FIELD, DIRECTORIES, DirectoryURLValidator
 from episodes.guids import podcast_guid_for
 from episodes.sanitize import sanitize_html
 from episodes.signals import episode_transitioned
@@ -40,12 +41,20 @@ language_validator = RegexValidator(
 
 
 # First path segments the site itself uses: a show there would be unreachable.
-RESERVED_SLUGS = frozenset({"admin", "media", "static", "uploads", "episodes"})
+RESERVED_SLUGS = frozenset({"admin", "media", "static", "uploads", "episodes", "oembed", "healthz"})
+# Second path segments a show's site uses (/<slug>/embed, /<slug>/feed.xml):
+# an episode there would be shadowed or confusing.
+RESERVED_EPISODE_SLUGS = frozenset({"embed", "feed", "oembed"})
 
 
 def validate_slug_not_reserved(value: str) -> None:
     if value.lower() in RESERVED_SLUGS:
         raise ValidationError(f"“{value}” is used by the site itself; choose another slug.")
+
+
+def validate_episode_slug_not_reserved(value: str) -> None:
+    if value.lower() in RESERVED_EPISODE_SLUGS:
+        raise ValidationError(f"“{value}” is used by the show's site; choose another slug.")
 
 
 # Apple: "The maximum amount of text allowed for this tag is 4000 bytes", for the
@@ -77,6 +86,18 @@ def cover_upload_to(podcast: Podcast, filename: str) -> str:
     # A new name on every change: apps cache artwork by URL and never refetch it.
     ext = filename.rsplit(".", 1)[-1].lower() if "." in filename else "jpg"
     return f"covers/{podcast.slug}/{uuid.uuid4().hex}.{ext}"
+
+
+def directory_link_field(field: str) -> models.URLField:
+    """The optional https URL of the show in one directory (``episodes.directories``)."""
+    directory = BY_FIELD[field]
+    return models.URLField(
+        directory.name,
+        max_length=500,
+        blank=True,
+        validators=[DirectoryURLValidator(field)],
+        help_text=f"The show's page on {directory.name}, e.g. {directory.example}",
+    )
 
 
 class IllegalTransition(Exception):
@@ -159,6 +180,16 @@ class Podcast(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
+    # Directory listings, shown as "Listen on …" buttons on the public page.
+    apple_podcasts_url = directory_link_field("apple_podcasts_url")
+    spotify_url = directory_link_field("spotify_url")
+    overcast_url = directory_link_field("overcast_url")
+    pocket_casts_url = directory_link_field("pocket_casts_url")
+    antennapod_url = directory_link_field("antennapod_url")
+    podcast_addict_url = directory_link_field("podcast_addict_url")
+    castbox_url = directory_link_field("castbox_url")
+    youtube_music_url = directory_link_field("youtube_music_url")
+
     objects = PodcastQuerySet.as_manager()
 
     class Meta:
@@ -194,6 +225,10 @@ class Podcast(models.Model):
     def feed_url(self) -> str:
         """The public feed URL that listeners' apps subscribe to."""
         return f"{settings.FEED_BASE_URL}/{self.slug}/feed.xml"
+
+    def directory_links(self) -> list[tuple[str, str]]:
+        """(directory name, URL) of each directory the creator entered, in a fixed order."""
+        return [(d.name, getattr(self, d.field)) for d in DIRECTORIES if getattr(self, d.field)]
 
     def apple_categories(self) -> list[tuple[str, str | None]]:
         """(category, subcategory or None) pairs in feed order; Apple uses only the first."""
@@ -247,7 +282,7 @@ class Episode(models.Model):
         default=uuid.uuid4, editable=False, unique=True, help_text="Never changes once assigned."
     )
     title = models.CharField(max_length=255)
-    slug = models.SlugField(max_length=100)
+    slug = models.SlugField(max_length=100, validators=[validate_episode_slug_not_reserved])
     description = models.TextField(
         blank=True,
         validators=[validate_description_length],
@@ -347,6 +382,12 @@ class Episode(models.Model):
                 f.name for f in self._meta.concrete_fields if f.editable and not f.primary_key
             ] + ["updated_at"]
         super().save(*args, **kwargs)
+
+    def get_absolute_url(self) -> str:
+        """The episode's public page, ``/<show>/<episode>/`` (404 until it is published)."""
+        return reverse(
+            "feeds:episode", kwargs={"slug": self.podcast.slug, "episode_slug": self.slug}
+        )
 
     # --- lifecycle ---
 

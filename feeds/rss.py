@@ -200,7 +200,8 @@ def render_feed(podcast: Podcast, episodes: Sequence[Episode], *, built_at: date
         html = xml_text(sanitize_html(xml_text(episode.description)))
         feed.add_item(
             title=_one_line(episode.title),
-            link=f"{page}#episode-{episode.guid}",
+            # The episode's own public page (/<show>/<episode>/), built without a query.
+            link=f"{page}{episode.slug}/",
             description=html,
             content_html=html,
             unique_id=str(episode.guid),

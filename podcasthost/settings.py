@@ -12,6 +12,7 @@ from __future__ import annotations
 import secrets
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -90,7 +91,9 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
+    "django.contrib.sitemaps",
     "axes",
+    "csp",
     "episodes",
     "feeds",
 ]
@@ -106,6 +109,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
     # Last, as django-axes asks: it turns a lockout into the lockout page.
     "axes.middleware.AxesMiddleware",
 ]
@@ -234,7 +238,14 @@ STORAGES = {
         "BACKEND": "django.core.files.storage.FileSystemStorage",
         "OPTIONS": {"location": str(VAR_DIR / "files")},
     },
-    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+    # Hashed names in production (collectstatic writes the manifest; pages then
+    # reference /static/feeds/site.<hash>.css, cached for a year by WhiteNoise);
+    # plain names in development, where files are served from the apps' folders.
+    "staticfiles": {
+        "BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"
+        if DEBUG
+        else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+    },
     "uploads": _storage("uploads", "UPLOADS_BUCKET", public=False),
     "media": _storage("media", "MEDIA_BUCKET", public=True),
     "feeds": _storage("feeds", "FEEDS_BUCKET", public=True),
@@ -297,6 +308,52 @@ EPISODE_EVENTS_TOPIC_ARN = env_str("EPISODE_EVENTS_TOPIC_ARN")
 # Creators' webhooks may not target private or loopback addresses (SSRF);
 # development and tests allow them, to reach a server on this machine.
 WEBHOOK_ALLOW_PRIVATE_ADDRESSES = env_bool("WEBHOOK_ALLOW_PRIVATE_ADDRESSES", DEBUG)
+# --- The public site: show and episode pages, the embeddable player ---
+SITE_PAGE_MAX_AGE = env_int("SITE_PAGE_MAX_AGE", 60, minimum=0)
+SITE_EPISODES_PER_PAGE = env_int("SITE_EPISODES_PER_PAGE", 20, minimum=1, maximum=500)
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def _media_origins() -> list[str]:
+    """Where covers and audio are fetched from, for the CSP's img-src and media-src."""
+    origins = [_origin(PUBLIC_BASE_URL)]
+    if CLOUDFRONT_DOMAIN:
+        origins.append(f"https://{CLOUDFRONT_DOMAIN}")
+    elif env_str("MEDIA_BUCKET"):
+        origins.append(
+            _origin(AWS_S3_ENDPOINT_URL)
+            if AWS_S3_ENDPOINT_URL
+            else f"https://{env_str('MEDIA_BUCKET')}.s3.{AWS_REGION}.amazonaws.com"
+        )
+    return origins
+
+
+# A strict Content-Security-Policy (django-csp): scripts and styles from our
+# static files only, never inline; nothing may frame a page except the embed
+# routes, which widen frame-ancestors themselves. The admin keeps Django's own
+# inline scripts, so it is left out. https://www.w3.org/TR/CSP3/
+CONTENT_SECURITY_POLICY = {
+    "EXCLUDE_URL_PREFIXES": ["/admin/"],
+    "DIRECTIVES": {
+        "default-src": ["'none'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:", *_media_origins()],
+        "media-src": ["'self'", *_media_origins()],
+        "connect-src": ["'self'"],
+        "font-src": ["'self'"],
+        "manifest-src": ["'self'"],
+        "base-uri": ["'none'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+        "object-src": ["'none'"],
+    },
+}
+X_FRAME_OPTIONS = "DENY"
 
 # --- Celery ---
 # `make run` records the URL of the private Redis it started, so commands in

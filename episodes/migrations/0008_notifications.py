@@ -21,7 +21,7 @@ def announce_existing(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("episodes", "0005_episode_missing_renditions"),
+        ("episodes", "0007_podcast_directory_links"),
     ]
 
     operations = [

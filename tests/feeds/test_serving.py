@@ -164,15 +164,20 @@ def test_scheduled_episode_appears_after_the_periodic_sweep(
     assert [e.title for e in fp.entries] == ["Later"]
 
 
-def test_show_page_lists_published_episodes_with_a_player(client, show, make_published, now):
+def test_show_page_lists_published_episodes_linking_to_their_player(
+    client, show, make_published, now
+):
     make_published(show, title="Future", publish_at=now + timedelta(days=1))
     response = client.get(f"/{show.slug}/")
     assert response.status_code == 200
     html = response.content.decode()
     assert "Episode one" in html and "Future" not in html
     assert show.feed_url in html
-    mp3 = show.episodes.get(title="Episode one").renditions.get(preset="mp3")
-    assert f'<audio controls preload="none" src="{storages["media"].url(mp3.key)}">' in html
+    episode = show.episodes.get(title="Episode one")
+    assert f'<a href="/{show.slug}/{episode.slug}/">Episode one</a>' in html
+    mp3 = episode.renditions.get(preset="mp3")
+    page = client.get(f"/{show.slug}/{episode.slug}/").content.decode()
+    assert f'<audio controls preload="metadata" src="{storages["media"].url(mp3.key)}"' in page
 
 
 # --- local media ---
