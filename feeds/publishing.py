@@ -33,7 +33,7 @@ from django.utils import timezone
 
 from episodes.models import Podcast
 from feeds.models import FeedPublication, FeedState
-from feeds.rss import CONTENT_TYPE, RenderedFeed, feed_episodes, render_feed
+from feeds.rss import CONTENT_TYPE, RenderedFeed, feed_items, write_feed_xml
 from podcasthost.storage import get_storage
 
 logger = logging.getLogger(__name__)
@@ -130,17 +130,18 @@ def publish_due(*, now: datetime | None = None) -> list[int]:
 def render_current(podcast: Podcast, state: FeedState, now: datetime) -> RenderedFeed:
     """Render ``podcast``'s feed at ``now``, keeping ``lastBuildDate`` while content is unchanged.
 
-    Rendered first with the stored ``built_at``: same hash → nothing changed;
-    otherwise rendered again with ``built_at = now``. Two queries either way.
+    The items are rendered once (incrementally, :func:`~feeds.rss.feed_items`);
+    the channel is written with the stored ``built_at``: same hash → nothing
+    changed; otherwise written again with ``built_at = now``.
     """
-    episodes = feed_episodes(podcast, now)
+    items = feed_items(podcast, now)
     if state.built_at is not None:
         same = RenderedFeed(
-            render_feed(podcast, episodes, built_at=state.built_at), len(episodes), state.built_at
+            write_feed_xml(podcast, items, built_at=state.built_at), len(items), state.built_at
         )
         if same.content_hash == state.content_hash:
             return same
-    return RenderedFeed(render_feed(podcast, episodes, built_at=now), len(episodes), now)
+    return RenderedFeed(write_feed_xml(podcast, items, built_at=now), len(items), now)
 
 
 def ensure_rendered(podcast_id: int, *, now: datetime | None = None) -> None:

@@ -12,15 +12,18 @@ from django.core.files.storage import storages
 from episodes.models import Episode, Rendition
 from episodes.presets import PRESETS
 from feeds import serving
+from feeds.rss import ITEM_CACHE
 
 
 @pytest.fixture(autouse=True)
 def fresh_feed_cache(settings):
-    """No cached feed leaks between tests; revalidate on every request."""
+    """No cached feed or item leaks between tests; revalidate on every request."""
     settings.FEED_SERVE_CACHE_SECONDS = 0
     serving.clear_cache()
+    ITEM_CACHE.clear()
     yield
     serving.clear_cache()
+    ITEM_CACHE.clear()
 
 
 def write_rendition(episode: Episode, preset_name: str, payload: bytes) -> Rendition:
