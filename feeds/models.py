@@ -11,8 +11,11 @@ Its changes are conditional UPDATEs through named methods (the marker, the
 publish lease, the stored rendering, the last failure), in the same
 compare-and-swap idiom as the episode lifecycle.
 
+It also holds the publish gate's verdict (:mod:`feeds.gate`): the findings of
+the last check, and ``blocked_at`` while errors keep the last good feed in place.
+
 ``FeedPublication`` is the history shown in the admin: one row per attempt
-that wrote (or failed to write) the feed.
+that wrote, failed to write, or was blocked from writing the feed.
 """
 
 from __future__ import annotations
@@ -102,6 +105,20 @@ class FeedState(models.Model):
     )
     last_error = models.TextField(blank=True)
     last_error_at = models.DateTimeField(null=True, blank=True)
+    findings = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="The publish gate's findings on the last rendering it checked: "
+        "severity, message, how to fix it.",
+    )
+    checked_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the publish gate last checked this feed."
+    )
+    blocked_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="Set while the gate's errors keep the last good feed in place.",
+    )
 
     objects = FeedStateQuerySet.as_manager()
 
@@ -166,11 +183,21 @@ class FeedState(models.Model):
         """Note that a publish failed with ``message``; the stored rendering stays."""
         return self._write_if(Q(), last_error=message, last_error_at=now)
 
+    def record_check(self, findings: list[dict], *, now: datetime, blocked: bool) -> bool:
+        """Store the gate's ``findings``; ``blocked``: its errors kept the last good feed.
+
+        A feed blocked before stays blocked since its first blocked check.
+        """
+        changes: dict = {"findings": findings, "checked_at": now}
+        changes["blocked_at"] = (self.blocked_at or now) if blocked else None
+        return self._write_if(Q(), **changes)
+
 
 class FeedPublication(models.Model):
     class Status(models.TextChoices):
         PUBLISHED = "published", "Published"
         FAILED = "failed", "Failed"
+        BLOCKED = "blocked", "Blocked by the publish gate"
 
     podcast = models.ForeignKey(Podcast, on_delete=models.CASCADE, related_name="publications")
     created_at = models.DateTimeField()
@@ -181,6 +208,9 @@ class FeedPublication(models.Model):
     storage_key = models.CharField(max_length=300)
     invalidation_id = models.CharField(max_length=100, blank=True)
     error = models.TextField(blank=True)
+    note = models.TextField(
+        blank=True, help_text="E.g. who published despite the gate's errors, and which."
+    )
 
     class Meta:
         indexes = [models.Index(fields=["podcast", "-created_at"], name="feedpub_podcast_idx")]

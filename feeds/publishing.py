@@ -4,7 +4,8 @@ The use-cases, each one call for a task, command or view:
 
 * :func:`request_publish` — a feed may have changed: mark it and queue ONE
   debounced publish for a burst of changes.
-* :func:`publish_feed` — render now; when the content hash changed, write
+* :func:`publish_feed` — render now; run the publish gate (:mod:`feeds.gate`);
+  when the content hash changed and the gate found no error, write
   ``<slug>/feed.xml`` to the ``feeds`` storage (S3 with ``Content-Type`` and
   ``Cache-Control``), create a CloudFront invalidation for exactly that path,
   then record the publication. Renders from the database at run time, so a
@@ -16,7 +17,9 @@ The use-cases, each one call for a task, command or view:
 A render or upload error never replaces the last good feed: ``FeedState`` (what
 the public view serves) is only updated after the storage write and the
 invalidation succeeded; the failure is recorded and :class:`PublishError` is
-raised so the Celery task retries.
+raised so the Celery task retries. A gate error blocks the same way, without a
+retry (the creator's next change, or "publish anyway", publishes again): the
+findings are stored on ``FeedState`` and ``feed_publish_blocked`` is sent.
 """
 
 from __future__ import annotations
@@ -32,8 +35,10 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from episodes.models import Podcast
+from feeds import gate
 from feeds.models import FeedPublication, FeedState
 from feeds.rss import CONTENT_TYPE, RenderedFeed, feed_items, write_feed_xml
+from feeds.signals import feed_publish_blocked
 from podcasthost.storage import get_storage
 
 logger = logging.getLogger(__name__)
@@ -61,6 +66,9 @@ class PublishResult:
     item_count: int
     changed: bool
     invalidation_id: str = ""
+    #: The gate's errors kept the last good feed in place (nothing was written).
+    blocked: bool = False
+    findings: tuple[gate.Finding, ...] = ()
 
 
 def feed_key(slug: str) -> str:
@@ -95,7 +103,9 @@ def publish_due(*, now: datetime | None = None) -> list[int]:
     Due: an episode with renditions whose ``publish_at`` passed after the last
     render looked (scheduled episodes appear within one sweep); a queued
     publish older than ``FEED_STALE_REQUEST_SECONDS`` (its task was lost); a
-    rendering never written to storage or a last publish that failed for good.
+    rendering never written to storage or a last publish that failed for good;
+    a feed the gate blocked, checked again after the same delay (an enclosure
+    that did not answer may answer now; the same errors are not reported twice).
     """
     now = now or timezone.now()
     last_render = Coalesce(
@@ -118,7 +128,10 @@ def publish_due(*, now: datetime | None = None) -> list[int]:
     failed = FeedState.objects.failed_quietly(since=stale_before).values_list(
         "podcast_id", flat=True
     )
-    due = sorted(set(scheduled) | set(stale_ids) | set(failed))
+    blocked = FeedState.objects.filter(
+        blocked_at__isnull=False, checked_at__lt=stale_before, publish_requested_at__isnull=True
+    ).values_list("podcast_id", flat=True)
+    due = sorted(set(scheduled) | set(stale_ids) | set(failed) | set(blocked))
     for podcast_id in due:
         request_publish(podcast_id, now=now)
     return due
@@ -212,15 +225,22 @@ def _record_failure(
 
 
 def publish_feed(
-    podcast_id: int, *, now: datetime | None = None, dry_run: bool = False, force: bool = False
+    podcast_id: int,
+    *,
+    now: datetime | None = None,
+    dry_run: bool = False,
+    force: bool = False,
+    override_by: str = "",
 ) -> PublishResult | None:
-    """Render ``podcast_id``'s feed and publish it if its content changed.
+    """Render ``podcast_id``'s feed, check it (the gate) and publish it if its content changed.
 
     Returns ``None`` when the podcast no longer exists. Idempotent: an
     unchanged feed is neither re-uploaded nor invalidated (unless ``force``).
-    ``dry_run`` renders and reports without writing anything. Raises
+    ``dry_run`` renders and reports without writing anything. Gate errors
+    block: nothing is written and the result says ``blocked``, unless
+    ``override_by`` (who chose "publish anyway") is given. Raises
     :class:`PublishError` (after recording the failure) when rendering,
-    writing or invalidating fails; the last good feed stays in place.
+    checking, writing or invalidating fails; the last good feed stays in place.
     """
     now = now or timezone.now()
     podcast = Podcast.objects.filter(pk=podcast_id).first()
@@ -237,23 +257,80 @@ def publish_feed(
         state.refresh_from_db()
         # Changes after this point set the marker again and queue a new publish.
         state.clear_request()
-        return _publish(podcast, state, now, dry_run=False, force=force)
+        return _publish(podcast, state, now, dry_run=False, force=force, override_by=override_by)
     finally:
         state.release()
 
 
+def last_published_body(state: FeedState) -> bytes | None:
+    """The bytes of the feed in the feeds storage now, if this app wrote it; else ``None``."""
+    if state.published_hash and state.published_hash == state.content_hash:
+        return bytes(state.body)
+    return None
+
+
+def _block(podcast: Podcast, state: FeedState, now: datetime, rendered, findings) -> None:
+    errors = gate.errors_of(findings)
+    already = {f["message"] for f in state.findings if f.get("severity") == gate.ERROR}
+    news = state.blocked_at is None or already != {f.message for f in errors}
+    state.record_check([f.as_dict() for f in findings], now=now, blocked=True)
+    messages = [f.message for f in errors]
+    logger.warning("The publish gate kept the last feed of %s: %s", podcast.slug, messages)
+    if not news:
+        return  # the same errors as the last blocked publish: told already
+    FeedPublication.objects.create(
+        podcast=podcast,
+        created_at=now,
+        status=FeedPublication.Status.BLOCKED,
+        content_hash=rendered.content_hash,
+        item_count=rendered.item_count,
+        size_bytes=len(rendered.body),
+        storage_key=feed_key(podcast.slug),
+        error="\n".join(messages)[:10000],
+    )
+    feed_publish_blocked.send(sender=FeedState, podcast_id=podcast.pk, findings=messages)
+
+
 def _publish(
-    podcast: Podcast, state: FeedState, now: datetime, *, dry_run: bool, force: bool
+    podcast: Podcast,
+    state: FeedState,
+    now: datetime,
+    *,
+    dry_run: bool,
+    force: bool,
+    override_by: str = "",
 ) -> PublishResult:
     rendered = None
+    note = ""
     try:
         rendered = render_current(podcast, state, now)
         changed = force or rendered.content_hash != state.published_hash
         if dry_run:
             return PublishResult(podcast.pk, rendered.content_hash, rendered.item_count, changed)
+        previous = last_published_body(state)
+        findings = tuple(gate.check_publish(podcast, rendered.body, previous=previous, now=now))
+        errors = gate.errors_of(findings)
+        if errors and override_by:
+            note = f"Published anyway by {override_by} despite: " + " ".join(
+                f.message for f in errors
+            )
+            logger.warning("%s (feed of %s)", note, podcast.slug)
+        elif errors and changed:
+            _block(podcast, state, now, rendered, findings)
+            return PublishResult(
+                podcast.pk,
+                rendered.content_hash,
+                rendered.item_count,
+                False,
+                blocked=True,
+                findings=findings,
+            )
         if not changed:
+            state.record_check([f.as_dict() for f in findings], now=now, blocked=False)
             state.store_rendering(rendered, now=now, clear_error=True)
-            return PublishResult(podcast.pk, rendered.content_hash, rendered.item_count, False)
+            return PublishResult(
+                podcast.pk, rendered.content_hash, rendered.item_count, False, findings=findings
+            )
         key = feed_key(podcast.slug)
         write_feed(key, rendered.body)
         invalidation_id = invalidate_cdn(
@@ -265,6 +342,7 @@ def _publish(
         raise PublishError(f"Publishing the feed of {podcast.slug} failed: {exc}") from exc
     with transaction.atomic():
         state.store_rendering(rendered, now=now, published=True, clear_error=True)
+        state.record_check([f.as_dict() for f in findings], now=now, blocked=False)
         FeedPublication.objects.create(
             podcast=podcast,
             created_at=now,
@@ -274,7 +352,13 @@ def _publish(
             size_bytes=len(rendered.body),
             storage_key=key,
             invalidation_id=invalidation_id,
+            note=note[:10000],
         )
     return PublishResult(
-        podcast.pk, rendered.content_hash, rendered.item_count, True, invalidation_id
+        podcast.pk,
+        rendered.content_hash,
+        rendered.item_count,
+        True,
+        invalidation_id,
+        findings=findings,
     )

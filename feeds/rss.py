@@ -253,6 +253,11 @@ class ItemCache:
 ITEM_CACHE = ItemCache()
 
 
+def item_guid(episode: Episode) -> str:
+    """The text of ``episode``'s ``<guid>``: what apps identify the episode by, forever."""
+    return str(episode.guid)
+
+
 def _item_kwargs(episode: Episode, renditions: list[Rendition], context: ItemContext) -> dict:
     media = storages["media"]
     enclosure, alternates = split_renditions(renditions)
@@ -263,7 +268,7 @@ def _item_kwargs(episode: Episode, renditions: list[Rendition], context: ItemCon
         "link": f"{context.page_url}#episode-{episode.guid}",
         "description": html,
         "content_html": html,
-        "unique_id": str(episode.guid),
+        "unique_id": item_guid(episode),
         "unique_id_is_permalink": False,
         "pubdate": episode.publish_at,
         "enclosures": [

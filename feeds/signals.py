@@ -7,3 +7,7 @@ from django.dispatch import Signal
 #: transaction. Argument: ``podcast_id``. Receivers that enqueue the publish
 #: must use ``transaction.on_commit``.
 feed_publish_requested = Signal()
+
+#: Sent by ``feeds.publishing.publish_feed`` when the publish gate's errors
+#: blocked a publish (the last good feed stays), once per new set of errors.
+feed_publish_blocked = Signal()  # podcast_id: int, findings: list[str]

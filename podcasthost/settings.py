@@ -266,6 +266,10 @@ FEED_PUBLISH_DELAY_SECONDS = env_int("FEED_PUBLISH_DELAY_SECONDS", 5, minimum=0)
 FEED_STALE_REQUEST_SECONDS = env_int("FEED_STALE_REQUEST_SECONDS", 300, minimum=30)
 FEED_CACHE_MAX_AGE = env_int("FEED_CACHE_MAX_AGE", 300, minimum=0)
 FEED_SERVE_CACHE_SECONDS = env_int("FEED_SERVE_CACHE_SECONDS", 2, minimum=0)
+# The publish gate's HEAD of each new enclosure at its public URL (feeds.gate).
+FEED_ENCLOSURE_CHECK_TIMEOUT_SECONDS = env_int(
+    "FEED_ENCLOSURE_CHECK_TIMEOUT_SECONDS", 10, minimum=1
+)
 # Rendered <item> XML kept per process (feeds.rss.ItemCache); about 1.5 KB per episode.
 FEED_ITEM_CACHE_MAX_BYTES = env_int("FEED_ITEM_CACHE_MAX_BYTES", 64 * 1024**2, minimum=0)
 JOB_EVENTS_QUEUE_URL = env_str("JOB_EVENTS_QUEUE_URL")

@@ -65,7 +65,7 @@ def test_validate_feed_passes_a_good_show(served_here, good_show):
 
 
 def test_validate_feed_lists_every_problem_and_fails(make_podcast, make_published):
-    podcast = make_podcast(slug="bad", author="", owner_email="")
+    podcast = make_podcast(slug="bad", author="", owner_email="", cover=None)
     episode = make_published(podcast, title="Liar")
     Rendition.objects.filter(episode=episode, preset="mp3").update(size_bytes=1)
     out = StringIO()
