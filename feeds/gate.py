@@ -247,8 +247,11 @@ def head_problem(url: str, *, mime_type: str, length: str, timeout: float) -> st
     ``HEAD`` must answer 2xx (after redirects) with ``Content-Type`` ``mime_type``,
     ``Accept-Ranges: bytes`` and ``Content-Length`` ``length``. Never raises.
     """
-    request = urllib.request.Request(url, method="HEAD")  # noqa: S310  (our own http(s) URLs)
+    if not url.lower().startswith(("http://", "https://")):
+        # Never let urllib open file: or ftp: URLs on the worker's behalf.
+        return f"{url[:200]} is not an http(s) URL"
     try:
+        request = urllib.request.Request(url, method="HEAD")  # noqa: S310  (our own URLs)
         with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
             headers = response.headers
     except urllib.error.HTTPError as exc:
