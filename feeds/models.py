@@ -28,7 +28,7 @@ from django.db import models
 from django.db.models import F, Q
 
 from episodes.models import Podcast
-from feeds.signals import feed_publish_requested
+from feeds.signals import feed_publish_planned, feed_publish_requested
 
 if TYPE_CHECKING:
     from feeds.rss import RenderedFeed
@@ -217,3 +217,41 @@ class FeedPublication(models.Model):
 
     def __str__(self) -> str:
         return f"{self.podcast.slug} {self.status} {self.created_at:%Y-%m-%d %H:%M:%S}"
+
+
+class PlannedPublishQuerySet(models.QuerySet):
+    def plan(self, podcast_id: int, publish_at: datetime) -> bool:
+        """Plan one publish of ``podcast_id``'s feed at ``publish_at``; ``True`` if it is new.
+
+        The first plan of a (show, time) pair sends
+        :data:`~feeds.signals.feed_publish_planned`, whose receiver queues the
+        task with that ``eta`` after commit; a second plan of the same pair
+        (an edit that kept the time, the sweep) does nothing.
+        """
+        _plan, created = self.get_or_create(podcast_id=podcast_id, publish_at=publish_at)
+        if created:
+            feed_publish_planned.send(
+                sender=PlannedPublish, podcast_id=podcast_id, publish_at=publish_at
+            )
+        return created
+
+    def forget(self, podcast_id: int, publish_at: datetime) -> None:
+        """Drop a plan whose task could not be queued, so the sweep plans it again."""
+        self.filter(podcast_id=podcast_id, publish_at=publish_at).delete()
+
+
+class PlannedPublish(models.Model):
+    """A publish queued with a Celery ``eta`` at a scheduled episode's ``publish_at``."""
+
+    podcast = models.ForeignKey(Podcast, on_delete=models.CASCADE, related_name="planned_publishes")
+    publish_at = models.DateTimeField()
+
+    objects = PlannedPublishQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["podcast", "publish_at"], name="planned_publish_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.podcast.slug} at {self.publish_at:%Y-%m-%d %H:%M:%S}"

@@ -10,8 +10,11 @@ The use-cases, each one call for a task, command or view:
   ``Cache-Control``), create a CloudFront invalidation for exactly that path,
   then record the publication. Renders from the database at run time, so a
   late or repeated run is always correct (idempotent).
-* :func:`publish_due` — the periodic sweep: scheduled episodes whose time has
-  come, queued publishes that were lost, feeds whose last publish failed.
+* :func:`plan_scheduled` — an episode was scheduled: queue a publish at its
+  ``publish_at`` (Celery ``eta``), so it appears at that second.
+* :func:`publish_due` — the periodic sweep (the safety net): scheduled episodes
+  whose time has come, plans for those entering the horizon, queued publishes
+  that were lost, feeds whose last publish failed or was blocked.
 * :func:`ensure_rendered` — first request for a feed nobody published yet.
 
 A render or upload error never replaces the last good feed: ``FeedState`` (what
@@ -34,9 +37,9 @@ from django.db.models import DateTimeField, F, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from episodes.models import Podcast
+from episodes.models import Episode, Podcast
 from feeds import gate
-from feeds.models import FeedPublication, FeedState
+from feeds.models import FeedPublication, FeedState, PlannedPublish
 from feeds.rss import CONTENT_TYPE, RenderedFeed, feed_items, write_feed_xml
 from feeds.signals import feed_publish_blocked
 from podcasthost.storage import get_storage
@@ -97,6 +100,35 @@ def request_publish(podcast_id: int, *, now: datetime | None = None) -> bool:
     return FeedState.objects.request_publish(podcast_id, now=now or timezone.now())
 
 
+def plan_scheduled(podcast_id: int, publish_at: datetime | None, *, now: datetime) -> bool:
+    """Plan a publish of ``podcast_id``'s feed at ``publish_at`` if that is soon enough.
+
+    Only times within ``FEED_SCHEDULE_HORIZON_SECONDS`` of ``now`` are planned:
+    Redis redelivers a message unacknowledged for longer than its visibility
+    timeout, so a far ``eta`` would pile up copies; the sweep plans it once it
+    comes within the horizon. A changed time is a new plan; the task planned
+    for the old time renders the feed as it is then, which does no harm.
+    ``True`` if a new publish was planned.
+    """
+    horizon = now + timedelta(seconds=settings.FEED_SCHEDULE_HORIZON_SECONDS)
+    if publish_at is None or not now < publish_at <= horizon:
+        return False
+    return PlannedPublish.objects.plan(podcast_id, publish_at)
+
+
+def plan_upcoming(*, now: datetime) -> int:
+    """Plan a publish for every episode due within the horizon; forget past plans. Idempotent."""
+    horizon = now + timedelta(seconds=settings.FEED_SCHEDULE_HORIZON_SECONDS)
+    upcoming = (
+        Episode.objects.filter(publish_at__gt=now, publish_at__lte=horizon)
+        .values_list("podcast_id", "publish_at")
+        .distinct()
+    )
+    planned = sum(plan_scheduled(pid, at, now=now) for pid, at in upcoming)
+    PlannedPublish.objects.filter(publish_at__lt=now - timedelta(days=1)).delete()
+    return planned
+
+
 def publish_due(*, now: datetime | None = None) -> list[int]:
     """Queue a publish for every feed that is due; returns the podcast ids. Idempotent.
 
@@ -108,6 +140,7 @@ def publish_due(*, now: datetime | None = None) -> list[int]:
     that did not answer may answer now; the same errors are not reported twice).
     """
     now = now or timezone.now()
+    plan_upcoming(now=now)
     last_render = Coalesce(
         F("feed_state__rendered_at"), Value(_EPOCH, output_field=DateTimeField())
     )

@@ -266,6 +266,9 @@ FEED_PUBLISH_DELAY_SECONDS = env_int("FEED_PUBLISH_DELAY_SECONDS", 5, minimum=0)
 FEED_STALE_REQUEST_SECONDS = env_int("FEED_STALE_REQUEST_SECONDS", 300, minimum=30)
 FEED_CACHE_MAX_AGE = env_int("FEED_CACHE_MAX_AGE", 300, minimum=0)
 FEED_SERVE_CACHE_SECONDS = env_int("FEED_SERVE_CACHE_SECONDS", 2, minimum=0)
+# Scheduled episodes this close get a publish queued at their exact time (Celery eta);
+# keep it well under the Redis visibility timeout (CELERY_TASK_TIME_LIMIT + 600 s).
+FEED_SCHEDULE_HORIZON_SECONDS = env_int("FEED_SCHEDULE_HORIZON_SECONDS", 3600, minimum=60)
 # The publish gate's HEAD of each new enclosure at its public URL (feeds.gate).
 FEED_ENCLOSURE_CHECK_TIMEOUT_SECONDS = env_int(
     "FEED_ENCLOSURE_CHECK_TIMEOUT_SECONDS", 10, minimum=1
