@@ -184,7 +184,11 @@ def check_saved_show(podcast: Podcast, *, now: datetime) -> list[Finding]:
 
     Shown while a creator edits the show, so an error is seen before a publish is blocked.
     """
-    body = build_feed(podcast, now=now).body
+    return check_offline(podcast, build_feed(podcast, now=now).body, now=now)
+
+
+def check_offline(podcast: Podcast, body: bytes, *, now: datetime) -> list[Finding]:
+    """The feed checks on ``body`` and the cover art file: all but the diff and the network."""
     return check_rendering(podcast, body, now=now) + [judge(m) for m in check_cover_art(podcast)]
 
 

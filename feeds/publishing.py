@@ -194,14 +194,21 @@ def ensure_rendered(podcast_id: int, *, now: datetime | None = None) -> None:
     """Render a feed that has no stored rendering yet, without publishing it.
 
     Used by the public view the first time a feed is asked for before any
-    publish ran; ``publish_due`` later writes it to the feeds storage.
+    publish ran; ``publish_due`` later writes it to the feeds storage. A
+    rendering with gate errors (those that need neither history nor network)
+    is not stored: the view answers 404 until the show can be published.
     """
     now = now or timezone.now()
     podcast = Podcast.objects.get(pk=podcast_id)
     state, _ = FeedState.objects.get_or_create(podcast=podcast)
     if state.content_hash:
         return
-    state.store_rendering(render_current(podcast, state, now), now=now)
+    rendered = render_current(podcast, state, now)
+    findings = gate.check_offline(podcast, rendered.body, now=now)
+    if gate.errors_of(findings):
+        state.record_check([f.as_dict() for f in findings], now=now, blocked=True)
+        return
+    state.store_rendering(rendered, now=now)
 
 
 # --- writing ---

@@ -7,6 +7,7 @@ import threading
 from datetime import timedelta
 
 import pytest
+from django.core.files.base import ContentFile
 from django.core.files.storage import storages
 from django.dispatch import receiver
 from django.utils import timezone
@@ -287,3 +288,18 @@ def test_publish_anyway_writes_the_feed_and_says_who(live_show):
     publication = FeedPublication.objects.filter(podcast=live_show).latest("created_at")
     assert publication.status == "published"
     assert publication.note.startswith("Published anyway by alice despite: Channel: <itunes:owner>")
+
+
+def test_the_public_view_never_serves_a_first_rendering_with_errors(
+    make_podcast, make_published, client, cover_png
+):
+    podcast = make_podcast(cover=None)
+    make_published(podcast, title="Only")
+
+    assert client.get(f"/{podcast.slug}/feed.xml").status_code == 404
+    assert FeedState.objects.get(podcast=podcast).blocked_at is not None
+
+    podcast.cover.save("cover.png", ContentFile(cover_png))
+    answer = client.get(f"/{podcast.slug}/feed.xml")
+    assert answer.status_code == 200
+    assert titles(answer.content) == ["Only"]
