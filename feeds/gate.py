@@ -43,6 +43,9 @@ WARNING = "warning"
 
 # Several HEAD requests at a time: a first publish checks every enclosure.
 _HEAD_CONCURRENCY = 8
+# After this many failed HEADs the publish is blocked anyway: stop, so a host
+# that is down costs seconds, not one timeout per episode of a large show.
+_MAX_HEAD_FAILURES = 20
 
 _SHOW_PAGE = "on the show's page in the admin"
 
@@ -282,28 +285,42 @@ def check_new_enclosures(body: bytes, previous: bytes | None) -> list[Finding]:
     if not new:
         return []
     timeout = settings.FEED_ENCLOSURE_CHECK_TIMEOUT_SECONDS
+    failures = 0
 
-    def check(item: _Item) -> str:
-        return head_problem(
+    def check(item: _Item) -> str | None:
+        nonlocal failures
+        if failures >= _MAX_HEAD_FAILURES:
+            return None  # blocked already: the rest would only add time, not news
+        problem = head_problem(
             item.enclosure_url,
             mime_type=item.enclosure_type,
             length=item.enclosure_length,
             timeout=timeout,
         )
+        if problem:
+            failures += 1
+        return problem
 
     with ThreadPoolExecutor(max_workers=min(_HEAD_CONCURRENCY, len(new))) as pool:
         answers = list(pool.map(check, new))
-    return [
+    fix = (
+        "Check that the file is in the media storage and that its public URL serves it "
+        "(one machine: the web server at PUBLIC_BASE_URL; AWS: the CloudFront domain); "
+        "then publish again."
+    )
+    findings = [
         Finding(
             ERROR,
             f"Item “{item.title[:60]}”: its audio does not answer as apps fetch it: {problem}.",
-            "Check that the file is in the media storage and that its public URL serves it "
-            "(one machine: the web server at PUBLIC_BASE_URL; AWS: the CloudFront domain); "
-            "then publish again.",
+            fix,
         )
         for item, problem in zip(new, answers, strict=True)
         if problem
     ]
+    unchecked = answers.count(None)
+    if unchecked:
+        findings.append(Finding(ERROR, f"{unchecked} more new enclosures were not checked.", fix))
+    return findings
 
 
 def check_publish(

@@ -300,6 +300,12 @@ CELERY_TASK_SOFT_TIME_LIMIT = CELERY_TASK_TIME_LIMIT - 30
 # Redis redelivers an unacknowledged message after this; it must exceed the
 # longest task (acks_late) so a running transcode is not started twice.
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_TASK_TIME_LIMIT + 600}
+if FEED_SCHEDULE_HORIZON_SECONDS >= CELERY_TASK_TIME_LIMIT + 600:
+    # An eta held past the visibility timeout is redelivered again and again.
+    raise ImproperlyConfigured(
+        "FEED_SCHEDULE_HORIZON_SECONDS must be below CELERY_TASK_TIME_LIMIT + 600 "
+        "(the Redis visibility timeout)."
+    )
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")

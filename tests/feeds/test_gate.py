@@ -303,3 +303,24 @@ def test_the_public_view_never_serves_a_first_rendering_with_errors(
     answer = client.get(f"/{podcast.slug}/feed.xml")
     assert answer.status_code == 200
     assert titles(answer.content) == ["Only"]
+
+
+def test_a_media_host_that_is_down_blocks_without_one_timeout_per_episode(
+    make_podcast, make_published, settings
+):
+    podcast = make_podcast()
+    for n in range(30):
+        make_published(podcast, title=f"Ep {n}", presets=("mp3",))
+    stores = dict(settings.STORAGES)
+    stores["media"] = {
+        **stores["media"],
+        "OPTIONS": {**stores["media"]["OPTIONS"], "base_url": "http://127.0.0.1:9/m/"},
+    }
+    settings.STORAGES = stores
+
+    assert publish_feed(podcast.pk).blocked
+    messages = [e["message"] for e in errors_on(podcast)]
+    failed = [m for m in messages if "does not answer" in m]
+    # Checking stops after 20 failures (plus the HEADs already in flight).
+    assert 20 <= len(failed) < 30
+    assert messages[-1] == f"{30 - len(failed)} more new enclosures were not checked."
