@@ -315,7 +315,12 @@ def _block(podcast: Podcast, state: FeedState, now: datetime, rendered, findings
     news = state.blocked_at is None or already != {f.message for f in errors}
     state.record_check([f.as_dict() for f in findings], now=now, blocked=True)
     messages = [f.message for f in errors]
-    logger.warning("The publish gate kept the last feed of %s: %s", podcast.slug, messages)
+    logger.warning(
+        "The publish gate kept the last feed of %s: %d errors, first: %s",
+        podcast.slug,
+        len(messages),
+        messages[:3],
+    )
     if not news:
         return  # the same errors as the last blocked publish: told already
     FeedPublication.objects.create(
