@@ -60,6 +60,9 @@ class PublishBusy(PublishError):
 # Longer than any render + upload + invalidation; a crashed publisher's lease
 # expires after it.
 PUBLISH_LEASE = timedelta(minutes=5)
+# A feed never published because of gate errors is rendered for the public view
+# at most this often (its show's next change publishes it anyway).
+_RECHECK_AFTER = timedelta(seconds=60)
 
 
 @dataclass(frozen=True)
@@ -203,6 +206,8 @@ def ensure_rendered(podcast_id: int, *, now: datetime | None = None) -> None:
     state, _ = FeedState.objects.get_or_create(podcast=podcast)
     if state.content_hash:
         return
+    if state.blocked_at and state.checked_at and now - state.checked_at < _RECHECK_AFTER:
+        return  # checked a moment ago: requests for it must not each render the feed
     rendered = render_current(podcast, state, now)
     findings = gate.check_offline(podcast, rendered.body, now=now)
     if gate.errors_of(findings):

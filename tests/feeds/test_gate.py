@@ -291,15 +291,22 @@ def test_publish_anyway_writes_the_feed_and_says_who(live_show):
 
 
 def test_the_public_view_never_serves_a_first_rendering_with_errors(
-    make_podcast, make_published, client, cover_png
+    make_podcast, make_published, client, cover_png, django_capture_on_commit_callbacks
 ):
     podcast = make_podcast(cover=None)
     make_published(podcast, title="Only")
 
     assert client.get(f"/{podcast.slug}/feed.xml").status_code == 404
-    assert FeedState.objects.get(podcast=podcast).blocked_at is not None
+    checked = FeedState.objects.get(podcast=podcast)
+    assert checked.blocked_at is not None
+    # More requests within the minute are answered without rendering it again.
+    assert client.get(f"/{podcast.slug}/feed.xml").status_code == 404
+    assert FeedState.objects.get(podcast=podcast).checked_at == checked.checked_at
 
-    podcast.cover.save("cover.png", ContentFile(cover_png))
+    # The creator adds artwork: that change publishes, and the feed is served.
+    FeedState.objects.filter(podcast=podcast).update(publish_requested_at=None)  # test setup's
+    with django_capture_on_commit_callbacks(execute=True):
+        podcast.cover.save("cover.png", ContentFile(cover_png))
     answer = client.get(f"/{podcast.slug}/feed.xml")
     assert answer.status_code == 200
     assert titles(answer.content) == ["Only"]
