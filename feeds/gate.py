@@ -22,6 +22,7 @@ the admin shows it while a creator edits a show.
 from __future__ import annotations
 
 import re
+import threading
 import urllib.error
 import urllib.request
 
@@ -286,11 +287,13 @@ def check_new_enclosures(body: bytes, previous: bytes | None) -> list[Finding]:
         return []
     timeout = settings.FEED_ENCLOSURE_CHECK_TIMEOUT_SECONDS
     failures = 0
+    lock = threading.Lock()
 
     def check(item: _Item) -> str | None:
         nonlocal failures
-        if failures >= _MAX_HEAD_FAILURES:
-            return None  # blocked already: the rest would only add time, not news
+        with lock:
+            if failures >= _MAX_HEAD_FAILURES:
+                return None  # blocked already: the rest would only add time, not news
         problem = head_problem(
             item.enclosure_url,
             mime_type=item.enclosure_type,
@@ -298,7 +301,8 @@ def check_new_enclosures(body: bytes, previous: bytes | None) -> list[Finding]:
             timeout=timeout,
         )
         if problem:
-            failures += 1
+            with lock:
+                failures += 1
         return problem
 
     with ThreadPoolExecutor(max_workers=min(_HEAD_CONCURRENCY, len(new))) as pool:
