@@ -7,15 +7,19 @@ choices, list filters) goes through it, and an object outside it answers 404.
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 
 from django.conf import settings
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.db.models import Count
-from django.urls import reverse
+from django.http import HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.formats import date_format
-from django.utils.html import escape, format_html
+from django.utils.html import escape, format_html, format_html_join
 
 from episodes.admin_actions import retry_processing
 from episodes.admin_tenancy import TenantAdmin
@@ -23,8 +27,13 @@ from episodes.directories import DIRECTORIES
 from episodes.live_status import SOURCE_FIELDS, episode_status, source_display
 from episodes.models import Episode, Podcast
 from episodes.units import episode_count, format_duration
+from feeds import gate
 from feeds.embed import EMBED_HEIGHT, embed_height, embed_html
+from feeds.models import FeedPublication
+from feeds.publishing import PublishError, publish_feed
 from feeds.site import chapters_for
+
+logger = logging.getLogger(__name__)
 
 OWNER_EMAIL_REQUIRED = (
     "Apple Podcasts refuses a feed without an owner e-mail (itunes:owner/itunes:email): "
@@ -43,6 +52,7 @@ class PodcastAdmin(TenantAdmin):
         "public_page",
         "embed_code",
         "feed_records",
+        "feed_health",
         "podcast_guid",
         "created_at",
         "updated_at",
@@ -57,6 +67,7 @@ class PodcastAdmin(TenantAdmin):
                     "feed_url_link",
                     "public_page",
                     "feed_records",
+                    "feed_health",
                     "description",
                     "cover",
                 )
@@ -133,6 +144,115 @@ class PodcastAdmin(TenantAdmin):
             episode_count(state.item_count),
             links,
         )
+
+    @admin.display(description="Feed health")
+    def feed_health(self, obj: Podcast) -> str:
+        """Last publish, and each finding of the publish gate with how to fix it."""
+        if not obj.pk:
+            return "-"
+        last = (
+            FeedPublication.objects.filter(podcast=obj, status=FeedPublication.Status.PUBLISHED)
+            .order_by("-created_at")
+            .first()
+        )
+        state = getattr(obj, "feed_state", None)
+        published = (
+            format_html(
+                "Last published {}.", date_format(timezone.localtime(last.created_at), "j M Y, H:i")
+            )
+            if last
+            else "Never published."
+        )
+        if state is None or state.checked_at is None:
+            return format_html("{} Not checked by the publish gate yet.", published)
+        findings = [gate.Finding.of(f) for f in state.findings]
+        if state.blocked_at:
+            verdict = format_html(
+                '<strong class="errornote">Blocked since {}: the last good feed stays '
+                "published until the errors below are fixed.</strong> "
+                '<a class="button" href="{}">Publish anyway…</a>',
+                date_format(timezone.localtime(state.blocked_at), "j M Y, H:i"),
+                reverse("admin:episodes_podcast_publish_anyway", args=[obj.pk]),
+            )
+        elif findings:
+            verdict = "Published; the warnings below do not block it."
+        else:
+            verdict = "No problem found."
+        items = format_html_join(
+            "",
+            "<li><strong>{}</strong>: {} <em>How to fix: {}</em></li>",
+            ((f.severity.capitalize(), f.message, f.fix) for f in findings),
+        )
+        return format_html(
+            "{} {} Checked {}.{}",
+            published,
+            verdict,
+            date_format(timezone.localtime(state.checked_at), "j M Y, H:i"),
+            format_html('<ul class="feed-findings">{}</ul>', items) if findings else "",
+        )
+
+    def get_urls(self):
+        return [
+            path(
+                "<path:object_id>/publish-anyway/",
+                self.admin_site.admin_view(self.publish_anyway_view),
+                name="episodes_podcast_publish_anyway",
+            ),
+            *super().get_urls(),
+        ]
+
+    def publish_anyway_view(self, request, object_id: str):
+        """Confirm (GET), then publish despite the gate's errors (POST); logged both ways."""
+        podcast = self.get_object(request, object_id)  # 404 outside the user's shows
+        if not self.has_change_permission(request, podcast):
+            raise PermissionDenied
+        state = getattr(podcast, "feed_state", None)
+        errors = [
+            gate.Finding.of(f)
+            for f in (state.findings if state else [])
+            if f.get("severity") == gate.ERROR
+        ]
+        change_url = reverse("admin:episodes_podcast_change", args=[podcast.pk])
+        if request.method != "POST":
+            context = {
+                **self.admin_site.each_context(request),
+                "title": f"Publish the feed of “{podcast.title}” anyway?",
+                "opts": self.model._meta,
+                "original": podcast,
+                "errors": errors,
+                "change_url": change_url,
+            }
+            return TemplateResponse(request, "admin/episodes/podcast/publish_anyway.html", context)
+        try:
+            result = publish_feed(podcast.pk, override_by=request.user.get_username())
+        except PublishError as exc:
+            self.message_user(request, f"The feed could not be published: {exc}", messages.ERROR)
+            return HttpResponseRedirect(change_url)
+        overridden = [f.message for f in gate.errors_of(result.findings)]
+        note = "Published the feed anyway" + (
+            f" despite: {' '.join(overridden)}" if overridden else " (no error left)"
+        )
+        self.log_change(request, podcast, note[:2000])
+        logger.warning("%s: %s (show %s)", request.user.get_username(), note, podcast.slug)
+        self.message_user(
+            request,
+            "The feed was published." if result.changed else "The feed was already up to date.",
+            messages.SUCCESS,
+        )
+        return HttpResponseRedirect(change_url)
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        if request.method == "GET":
+            podcast = self.get_object(request, object_id)
+            # While editing: what the gate will say about the show as saved.
+            for finding in gate.check_saved_show(podcast, now=timezone.now()):
+                level = messages.ERROR if finding.blocking else messages.WARNING
+                self.message_user(
+                    request,
+                    f"Feed {finding.severity}: {finding.message} How to fix: {finding.fix}",
+                    level,
+                )
+        return super().change_view(request, object_id, form_url, extra_context)
 
     @admin.display(description="Episodes", ordering="episodes_total")
     def episode_count(self, obj: Podcast) -> str:

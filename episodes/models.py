@@ -568,6 +568,8 @@ class Episode(models.Model):
             sample_rate=sample_rate,
             channels=channels,
             loudness_lufs=loudness_lufs,
+            # The duration can show in the feed item: a new revision (feeds.rss.item_revision).
+            updated_at=timezone.now(),
         )
 
     def record_job(self, job_id: str, *, attempt: int, now: datetime) -> bool:

@@ -92,6 +92,7 @@ class FeedStateAdmin(CreatorReadOnlyAdmin):
         "rendered_at",
         "publish_requested_at",
         "is_published",
+        "blocked_at",
         "last_error",
         "last_error_at",
     )

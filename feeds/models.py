@@ -11,8 +11,11 @@ Its changes are conditional UPDATEs through named methods (the marker, the
 publish lease, the stored rendering, the last failure), in the same
 compare-and-swap idiom as the episode lifecycle.
 
+It also holds the publish gate's verdict (:mod:`feeds.gate`): the findings of
+the last check, and ``blocked_at`` while errors keep the last good feed in place.
+
 ``FeedPublication`` is the history shown in the admin: one row per attempt
-that wrote (or failed to write) the feed.
+that wrote, failed to write, or was blocked from writing the feed.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from django.db import models
 from django.db.models import F, Q
 
 from episodes.models import Podcast
-from feeds.signals import feed_publish_requested
+from feeds.signals import feed_publish_planned, feed_publish_requested
 
 if TYPE_CHECKING:
     from feeds.rss import RenderedFeed
@@ -102,6 +105,20 @@ class FeedState(models.Model):
     )
     last_error = models.TextField(blank=True)
     last_error_at = models.DateTimeField(null=True, blank=True)
+    findings = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="The publish gate's findings on the last rendering it checked: "
+        "severity, message, how to fix it.",
+    )
+    checked_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the publish gate last checked this feed."
+    )
+    blocked_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="Set while the gate's errors keep the last good feed in place.",
+    )
 
     objects = FeedStateQuerySet.as_manager()
 
@@ -166,11 +183,21 @@ class FeedState(models.Model):
         """Note that a publish failed with ``message``; the stored rendering stays."""
         return self._write_if(Q(), last_error=message, last_error_at=now)
 
+    def record_check(self, findings: list[dict], *, now: datetime, blocked: bool) -> bool:
+        """Store the gate's ``findings``; ``blocked``: its errors kept the last good feed.
+
+        A feed blocked before stays blocked since its first blocked check.
+        """
+        changes: dict = {"findings": findings, "checked_at": now}
+        changes["blocked_at"] = (self.blocked_at or now) if blocked else None
+        return self._write_if(Q(), **changes)
+
 
 class FeedPublication(models.Model):
     class Status(models.TextChoices):
         PUBLISHED = "published", "Published"
         FAILED = "failed", "Failed"
+        BLOCKED = "blocked", "Blocked by the publish gate"
 
     podcast = models.ForeignKey(Podcast, on_delete=models.CASCADE, related_name="publications")
     created_at = models.DateTimeField()
@@ -181,9 +208,50 @@ class FeedPublication(models.Model):
     storage_key = models.CharField(max_length=300)
     invalidation_id = models.CharField(max_length=100, blank=True)
     error = models.TextField(blank=True)
+    note = models.TextField(
+        blank=True, help_text="E.g. who published despite the gate's errors, and which."
+    )
 
     class Meta:
         indexes = [models.Index(fields=["podcast", "-created_at"], name="feedpub_podcast_idx")]
 
     def __str__(self) -> str:
         return f"{self.podcast.slug} {self.status} {self.created_at:%Y-%m-%d %H:%M:%S}"
+
+
+class PlannedPublishQuerySet(models.QuerySet):
+    def plan(self, podcast_id: int, publish_at: datetime) -> bool:
+        """Plan one publish of ``podcast_id``'s feed at ``publish_at``; ``True`` if it is new.
+
+        The first plan of a (show, time) pair sends
+        :data:`~feeds.signals.feed_publish_planned`, whose receiver queues the
+        task with that ``eta`` after commit; a second plan of the same pair
+        (an edit that kept the time, the sweep) does nothing.
+        """
+        _plan, created = self.get_or_create(podcast_id=podcast_id, publish_at=publish_at)
+        if created:
+            feed_publish_planned.send(
+                sender=PlannedPublish, podcast_id=podcast_id, publish_at=publish_at
+            )
+        return created
+
+    def forget(self, podcast_id: int, publish_at: datetime) -> None:
+        """Drop a plan whose task could not be queued, so the sweep plans it again."""
+        self.filter(podcast_id=podcast_id, publish_at=publish_at).delete()
+
+
+class PlannedPublish(models.Model):
+    """A publish queued with a Celery ``eta`` at a scheduled episode's ``publish_at``."""
+
+    podcast = models.ForeignKey(Podcast, on_delete=models.CASCADE, related_name="planned_publishes")
+    publish_at = models.DateTimeField()
+
+    objects = PlannedPublishQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["podcast", "publish_at"], name="planned_publish_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.podcast.slug} at {self.publish_at:%Y-%m-%d %H:%M:%S}"

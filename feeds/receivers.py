@@ -18,14 +18,20 @@ from django.conf import settings
 from django.db import transaction
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
+from django.utils import timezone
 from kombu.exceptions import OperationalError
 
 from episodes import notifications
 from episodes.models import Episode, Podcast, Rendition
 from episodes.signals import episode_transitioned
-from feeds.models import FeedState
-from feeds.publishing import request_publish
-from feeds.signals import feed_publish_blocked, feed_publish_requested, feed_published
+from feeds.models import FeedState, PlannedPublish
+from feeds.publishing import plan_scheduled, request_publish
+from feeds.signals import (
+    feed_publish_blocked,
+    feed_publish_planned,
+    feed_publish_requested,
+    feed_published,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -47,6 +53,23 @@ def _enqueue_publish(podcast_id: int) -> None:
         # The broker is down: the creator's save must not fail for it. The
         # marker stays set, so publish_due re-queues once it is stale.
         logger.warning("Could not queue the feed publish of podcast %s", podcast_id, exc_info=True)
+
+
+@receiver(feed_publish_planned, dispatch_uid="feeds.receivers.enqueue_planned_publish")
+def enqueue_planned_publish(sender, podcast_id: int, publish_at, **kwargs) -> None:
+    """Queue the publish task with ``eta=publish_at`` once the transaction commits."""
+    transaction.on_commit(lambda: _enqueue_planned(podcast_id, publish_at))
+
+
+def _enqueue_planned(podcast_id: int, publish_at) -> None:
+    from feeds.tasks import publish_feed_task
+
+    try:
+        publish_feed_task.apply_async(kwargs={"podcast_id": podcast_id}, eta=publish_at)
+    except OperationalError:
+        # The sweep publishes it within 30 s anyway, and plans it again.
+        PlannedPublish.objects.forget(podcast_id, publish_at)
+        logger.warning("Could not plan the publish of podcast %s", podcast_id, exc_info=True)
 
 
 @receiver(episode_transitioned, dispatch_uid="feeds_episode_transitioned")
@@ -73,6 +96,8 @@ def _being_deleted_with_podcast(origin) -> bool:
 def episode_saved(sender, instance, raw=False, **kwargs) -> None:
     if not raw:
         request_publish(instance.podcast_id)
+        # Scheduled (or rescheduled): publish at that very time, not at the next sweep.
+        plan_scheduled(instance.podcast_id, instance.publish_at, now=timezone.now())
 
 
 @receiver(post_delete, sender=Episode, dispatch_uid="feeds_episode_deleted")

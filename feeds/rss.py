@@ -4,6 +4,12 @@ Written by Django's ``feedgenerator`` (a SAX XML writer that escapes every text
 and attribute), never by string concatenation. One request-free entry point,
 :func:`build_feed`, serves the public view, the publisher and ``validate_feed``.
 
+Incremental: each ``<item>`` is written once per revision of its episode
+(:func:`item_revision`) into a per-process :class:`ItemCache`; a render then
+writes the channel and splices the cached items in. A one-episode change
+re-renders the channel and that item only, and the bytes are those of a full
+render (the same writer produced each fragment).
+
 Standards: RSS 2.0 https://www.rssboard.org/rss-specification, Apple's tags
 https://podcasters.apple.com/support/823-podcast-requirements, Podcasting 2.0
 https://github.com/Podcastindex-org/podcast-namespace/blob/main/docs/1.0.md
@@ -13,15 +19,18 @@ from __future__ import annotations
 
 import hashlib
 import re
+import threading
+from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from io import BytesIO
+from io import BytesIO, StringIO
 
 from django.conf import settings
 from django.core.files.storage import storages
-from django.db.models import Prefetch
+from django.db.models import Count, Max, Prefetch
 from django.utils.feedgenerator import Enclosure, Rss201rev2Feed
+from django.utils.xmlutils import SimplerXMLGenerator
 
 from episodes.models import Episode, Podcast, Rendition
 from episodes.presets import PRESETS
@@ -115,6 +124,19 @@ class PodcastFeed(Rss201rev2Feed):
         locked_attrs = {"owner": f["owner_email"]} if f["owner_email"] else {}
         handler.addQuickElement("podcast:locked", "yes" if f["locked"] else "no", locked_attrs)
 
+    def write_items(self, handler) -> None:
+        if self.item_xml is None:
+            super().write_items(handler)
+            return
+        for fragment in self.item_xml:
+            # ignorableWhitespace writes its text unescaped: the fragment is
+            # XML this same writer produced (render_item), so the bytes are
+            # those write_items would have written.
+            handler.ignorableWhitespace(fragment)
+
+    #: Pre-rendered ``<item>`` elements, in feed order; ``None``: write ``self.items``.
+    item_xml: Sequence[str] | None = None
+
     def add_item_elements(self, handler, item) -> None:
         super().add_item_elements(handler, item)
         handler.addQuickElement("content:encoded", item["content_html"])
@@ -163,17 +185,173 @@ def show_page_url(podcast: Podcast) -> str:
     return f"{settings.PUBLIC_BASE_URL}{podcast.get_absolute_url()}"
 
 
-def render_feed(podcast: Podcast, episodes: Sequence[Episode], *, built_at: datetime) -> bytes:
-    """The feed XML (UTF-8 bytes) of ``podcast`` with ``episodes`` as items, in that order.
+@dataclass(frozen=True)
+class ItemContext:
+    """Everything outside the episode and its renditions that an ``<item>`` contains.
 
-    Pure: no query beyond the prefetched renditions, same input → same bytes.
+    Part of every item's cache key: a change here (the show's page URL, the
+    media storage's public URL) re-renders every item. A new show-level or
+    site-level value that items start to carry belongs here.
     """
+
+    page_url: str
+    media_url_probe: str
+
+    @classmethod
+    def of(cls, podcast: Podcast) -> ItemContext:
+        return cls(show_page_url(podcast), storages["media"].url("probe"))
+
+
+def item_revision(episode_id: int, updated_at: datetime, rendition_max_pk, rendition_count):
+    """The revision of one episode's item: changes whenever what the item shows can change.
+
+    Every write of an episode's feed fields moves ``updated_at`` (``save`` and
+    every transition); renditions are replaced, never edited in place, so a
+    new set has a new highest primary key or another count.
+    """
+    return (episode_id, updated_at, rendition_max_pk, rendition_count)
+
+
+class ItemCache:
+    """Rendered ``<item>`` XML by (context, revision), least recently used out first.
+
+    Bounded by ``FEED_ITEM_CACHE_MAX_BYTES`` (read at each store, so tests can
+    change it); safe to share between threads. Per process: a fresh worker
+    renders each item once, then only what changed.
+    """
+
+    def __init__(self) -> None:
+        self._items: OrderedDict[tuple, str] = OrderedDict()
+        self._bytes = 0
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple) -> str | None:
+        with self._lock:
+            xml = self._items.get(key)
+            if xml is not None:
+                self._items.move_to_end(key)
+            return xml
+
+    def put(self, key: tuple, xml: str) -> None:
+        limit = settings.FEED_ITEM_CACHE_MAX_BYTES
+        with self._lock:
+            if key in self._items:
+                return
+            self._items[key] = xml
+            self._bytes += len(xml)
+            while self._bytes > limit and self._items:
+                _old, dropped = self._items.popitem(last=False)
+                self._bytes -= len(dropped)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+            self._bytes = 0
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+
+#: The item cache of this process.
+ITEM_CACHE = ItemCache()
+
+
+def item_guid(episode: Episode) -> str:
+    """The text of ``episode``'s ``<guid>``: what apps identify the episode by, forever."""
+    return str(episode.guid)
+
+
+def _item_kwargs(episode: Episode, renditions: list[Rendition], context: ItemContext) -> dict:
     media = storages["media"]
-    page = show_page_url(podcast)
+    enclosure, alternates = split_renditions(renditions)
+    duration = enclosure.duration_seconds or episode.duration_seconds
+    html = xml_text(sanitize_html(xml_text(episode.description)))
+    return {
+        "title": _one_line(episode.title),
+        # The episode's own public page (/<show>/<episode>/), built without a query.
+        "link": f"{context.page_url}{episode.slug}/",
+        "description": html,
+        "content_html": html,
+        "unique_id": item_guid(episode),
+        "unique_id_is_permalink": False,
+        "pubdate": episode.publish_at,
+        "enclosures": [
+            Enclosure(media.url(enclosure.key), str(enclosure.size_bytes), enclosure.mime_type)
+        ],
+        "duration_seconds": round(duration) if duration is not None else None,
+        "episode_type": episode.episode_type,
+        "season": episode.season,
+        "number": episode.number,
+        "explicit": episode.explicit,
+        "alternates": [_Alternate.of(r, media.url(r.key)) for r in alternates],
+    }
+
+
+def render_item(episode: Episode, context: ItemContext) -> str:
+    """The ``<item>`` of ``episode`` (renditions prefetched), as the feed writer writes it."""
+    feed = PodcastFeed(title="", link="", description="")
+    feed.add_item(**_item_kwargs(episode, list(episode.renditions.all()), context))
+    out = StringIO()
+    # The same writer and options as Rss201rev2Feed.write, item by item.
+    handler = SimplerXMLGenerator(out, "utf-8", short_empty_elements=True)
+    feed.write_items(handler)
+    return out.getvalue()
+
+
+def _revision_of(episode: Episode) -> tuple:
+    renditions = list(episode.renditions.all())
+    return item_revision(
+        episode.pk,
+        episode.updated_at,
+        max((r.pk for r in renditions), default=None),
+        len(renditions),
+    )
+
+
+def feed_items(
+    podcast: Podcast, now: datetime, *, cache: ItemCache | None = ITEM_CACHE
+) -> list[str]:
+    """The ``<item>`` XML of ``podcast``'s feed at ``now``, newest first.
+
+    One query for the revisions; two more only when some item is not cached
+    (``cache=None``: render every item). Items are rendered from the rows
+    fetched, and cached under those rows' revisions, so an edit racing the
+    render is never cached under an older revision.
+    """
+    context = ItemContext.of(podcast)
+    index = list(
+        Episode.objects.filter(podcast=podcast, publish_at__lte=now)
+        .annotate(rendition_max_pk=Max("renditions__pk"), rendition_count=Count("renditions"))
+        .filter(rendition_count__gt=0)
+        .order_by("-publish_at", "-pk")
+        .values_list("pk", "updated_at", "rendition_max_pk", "rendition_count")
+    )
+    found: dict[int, str] = {}
+    if cache is not None:
+        for row in index:
+            xml = cache.get((context, item_revision(*row)))
+            if xml is not None:
+                found[row[0]] = xml
+    missing = [row[0] for row in index if row[0] not in found]
+    if missing:
+        episodes = Episode.objects.filter(pk__in=missing).prefetch_related(
+            Prefetch("renditions", queryset=Rendition.objects.order_by("pk"))
+        )
+        for episode in episodes:
+            if not episode.renditions.all():
+                continue  # its renditions went away since the index was read
+            xml = render_item(episode, context)
+            found[episode.pk] = xml
+            if cache is not None:
+                cache.put((context, _revision_of(episode)), xml)
+    return [found[row[0]] for row in index if row[0] in found]
+
+
+def _feed(podcast: Podcast, *, built_at: datetime) -> PodcastFeed:
     owner_email = _one_line(podcast.owner_email)
-    feed = PodcastFeed(
+    return PodcastFeed(
         title=_one_line(podcast.title),
-        link=xml_text(podcast.link) or page,
+        link=xml_text(podcast.link) or show_page_url(podcast),
         description=xml_text(sanitize_html(xml_text(podcast.description))),
         language=xml_text(podcast.language),
         feed_url=podcast.feed_url,
@@ -191,32 +369,30 @@ def render_feed(podcast: Podcast, episodes: Sequence[Episode], *, built_at: date
         locked=podcast.locked,
         hub_url=settings.WEBSUB_HUB_URL,
     )
+
+
+def write_feed_xml(podcast: Podcast, items: Sequence[str], *, built_at: datetime) -> bytes:
+    """The feed XML (UTF-8 bytes): ``podcast``'s channel around ``items`` (:func:`feed_items`)."""
+    feed = _feed(podcast, built_at=built_at)
+    feed.item_xml = items
+    out = BytesIO()
+    feed.write(out, "UTF-8")
+    return out.getvalue()
+
+
+def render_feed(podcast: Podcast, episodes: Sequence[Episode], *, built_at: datetime) -> bytes:
+    """The feed XML (UTF-8 bytes) of ``podcast`` with ``episodes`` as items, in that order.
+
+    A full render, every item written inline by ``feedgenerator`` (no cache):
+    the reference the incremental render is byte-identical to. Pure: no query
+    beyond the prefetched renditions, same input → same bytes.
+    """
+    context = ItemContext.of(podcast)
+    feed = _feed(podcast, built_at=built_at)
     for episode in episodes:
         renditions = list(episode.renditions.all())
-        if not renditions:
-            continue
-        enclosure, alternates = split_renditions(renditions)
-        duration = enclosure.duration_seconds or episode.duration_seconds
-        html = xml_text(sanitize_html(xml_text(episode.description)))
-        feed.add_item(
-            title=_one_line(episode.title),
-            # The episode's own public page (/<show>/<episode>/), built without a query.
-            link=f"{page}{episode.slug}/",
-            description=html,
-            content_html=html,
-            unique_id=str(episode.guid),
-            unique_id_is_permalink=False,
-            pubdate=episode.publish_at,
-            enclosures=[
-                Enclosure(media.url(enclosure.key), str(enclosure.size_bytes), enclosure.mime_type)
-            ],
-            duration_seconds=round(duration) if duration is not None else None,
-            episode_type=episode.episode_type,
-            season=episode.season,
-            number=episode.number,
-            explicit=episode.explicit,
-            alternates=[_Alternate.of(r, media.url(r.key)) for r in alternates],
-        )
+        if renditions:
+            feed.add_item(**_item_kwargs(episode, renditions, context))
     out = BytesIO()
     feed.write(out, "UTF-8")
     return out.getvalue()
@@ -241,9 +417,10 @@ def build_feed(
     """Render ``podcast``'s feed as listeners should see it at ``now``.
 
     ``built_at`` is written as ``lastBuildDate`` (default ``now``). A constant
-    number of queries (two) whatever the number of episodes.
+    number of queries (at most three) whatever the number of episodes; items
+    come from the item cache when their revision is unchanged.
     """
-    episodes = feed_episodes(podcast, now)
+    items = feed_items(podcast, now)
     built_at = built_at or now
-    body = render_feed(podcast, episodes, built_at=built_at)
-    return RenderedFeed(body=body, item_count=len(episodes), built_at=built_at)
+    body = write_feed_xml(podcast, items, built_at=built_at)
+    return RenderedFeed(body=body, item_count=len(items), built_at=built_at)

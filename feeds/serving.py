@@ -94,6 +94,8 @@ def _load(slug: str, now: float) -> CachedFeed | None:
         content_hash, body, body_gzip, built_at = FeedState.objects.values_list(
             "content_hash", "body", "body_gzip", "built_at"
         ).get(podcast_id=podcast_id)
+        if not content_hash:
+            return None  # never got past the publish gate's errors: not published yet
         entry = _entry(content_hash, bytes(body), bytes(body_gzip), built_at.timestamp(), now)
     entry.ttl = _ttl()
     with _lock:

@@ -14,6 +14,12 @@ feed_publish_requested = Signal()
 #: the "published" notifications.
 feed_published = Signal()  # podcast_id: int, changed: bool
 
-#: Sent by the publish gate when its findings kept the old feed in place.
+#: Sent by ``feeds.publishing.publish_feed`` when the publish gate's errors
+#: blocked a publish (the last good feed stays), once per new set of errors.
 #: Arguments: ``podcast_id``, ``findings`` (one plain sentence each).
 feed_publish_blocked = Signal()  # podcast_id: int, findings: list[str]
+
+#: Sent by ``PlannedPublish.objects.plan`` when a publish at ``publish_at`` (a
+#: scheduled episode's time) is newly planned. Arguments: ``podcast_id``,
+#: ``publish_at``. The receiver queues the task with that ``eta`` on commit.
+feed_publish_planned = Signal()

@@ -201,17 +201,23 @@ def _check_items(channel, now: datetime, *, serial: bool = False) -> list[str]:
     return problems
 
 
+def check_cover_art(podcast: Podcast) -> list[str]:
+    """Problems with the show's cover art file (Apple's size, shape and format rules)."""
+    if not podcast.cover:
+        return []
+    try:
+        with podcast.cover.open("rb") as f:
+            validate_cover_art(f)
+    except FileNotFoundError:
+        return ["Cover art: the file is missing from the media storage."]
+    except ValidationError as exc:
+        return [f"Cover art: {m}" for m in exc.messages]
+    return []
+
+
 def check_files(podcast: Podcast, body: bytes) -> list[str]:
     """Problems with the files the feed points at: cover art and enclosure sizes."""
-    problems: list[str] = []
-    if podcast.cover:
-        try:
-            with podcast.cover.open("rb") as f:
-                validate_cover_art(f)
-        except FileNotFoundError:
-            problems.append("Cover art: the file is missing from the media storage.")
-        except ValidationError as exc:
-            problems.extend(f"Cover art: {m}" for m in exc.messages)
+    problems: list[str] = check_cover_art(podcast)
     media = storages["media"]
     by_url = {}
     for rendition in _renditions(podcast):

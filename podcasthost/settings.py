@@ -277,6 +277,15 @@ FEED_PUBLISH_DELAY_SECONDS = env_int("FEED_PUBLISH_DELAY_SECONDS", 5, minimum=0)
 FEED_STALE_REQUEST_SECONDS = env_int("FEED_STALE_REQUEST_SECONDS", 300, minimum=30)
 FEED_CACHE_MAX_AGE = env_int("FEED_CACHE_MAX_AGE", 300, minimum=0)
 FEED_SERVE_CACHE_SECONDS = env_int("FEED_SERVE_CACHE_SECONDS", 2, minimum=0)
+# Scheduled episodes this close get a publish queued at their exact time (Celery eta);
+# keep it well under the Redis visibility timeout (CELERY_TASK_TIME_LIMIT + 600 s).
+FEED_SCHEDULE_HORIZON_SECONDS = env_int("FEED_SCHEDULE_HORIZON_SECONDS", 3600, minimum=60)
+# The publish gate's HEAD of each new enclosure at its public URL (feeds.gate).
+FEED_ENCLOSURE_CHECK_TIMEOUT_SECONDS = env_int(
+    "FEED_ENCLOSURE_CHECK_TIMEOUT_SECONDS", 10, minimum=1
+)
+# Rendered <item> XML kept per process (feeds.rss.ItemCache); about 1.5 KB per episode.
+FEED_ITEM_CACHE_MAX_BYTES = env_int("FEED_ITEM_CACHE_MAX_BYTES", 64 * 1024**2, minimum=0)
 JOB_EVENTS_QUEUE_URL = env_str("JOB_EVENTS_QUEUE_URL")
 JOB_EVENTS_POLL_SECONDS = env_int("JOB_EVENTS_POLL_SECONDS", 10, minimum=1)
 
@@ -377,6 +386,12 @@ CELERY_TASK_SOFT_TIME_LIMIT = CELERY_TASK_TIME_LIMIT - 30
 # Redis redelivers an unacknowledged message after this; it must exceed the
 # longest task (acks_late) so a running transcode is not started twice.
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_TASK_TIME_LIMIT + 600}
+if FEED_SCHEDULE_HORIZON_SECONDS >= CELERY_TASK_TIME_LIMIT + 600:
+    # An eta held past the visibility timeout is redelivered again and again.
+    raise ImproperlyConfigured(
+        "FEED_SCHEDULE_HORIZON_SECONDS must be below CELERY_TASK_TIME_LIMIT + 600 "
+        "(the Redis visibility timeout)."
+    )
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")

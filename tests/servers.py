@@ -125,4 +125,30 @@ def recording_server(statuses: Sequence[int] = (204,)) -> Iterator[RecordingServ
     finally:
         httpd.shutdown()
         httpd.server_close()
+
+
+@contextlib.contextmanager
+def app_in_thread() -> Iterator[str]:
+    """This process's Django app on a free local port, served from a thread; yields its base URL.
+
+    It sees the settings of the test running now (e.g. its storages), since
+    they are this process's. For views that need no database row (``/media/``,
+    ``/healthz``): the test's database is invisible from another thread.
+    """
+    from django.core.handlers.wsgi import WSGIHandler
+    from django.core.servers.basehttp import ThreadedWSGIServer, WSGIRequestHandler
+
+    class QuietHandler(WSGIRequestHandler):
+        def log_message(self, *args) -> None:
+            pass
+
+    server = ThreadedWSGIServer(("127.0.0.1", 0), QuietHandler, allow_reuse_address=False)
+    server.set_app(WSGIHandler())
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        server.server_close()
         thread.join(timeout=10)

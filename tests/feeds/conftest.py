@@ -12,15 +12,69 @@ from django.core.files.storage import storages
 from episodes.models import Episode, Rendition
 from episodes.presets import PRESETS
 from feeds import serving
+from feeds.rss import ITEM_CACHE
+from tests.servers import app_in_thread
+
+
+@pytest.fixture(scope="session")
+def cover_png() -> bytes:
+    """Cover art Apple accepts: a 1400 px square RGB PNG."""
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.new("RGB", (1400, 1400), color=(30, 90, 160)).save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+@pytest.fixture
+def make_podcast(make_podcast, cover_png):
+    """Shows as directories accept them, with cover art unless ``cover=None``.
+
+    The publish gate refuses a feed without artwork, so every feed test starts
+    from a show that could be published.
+    """
+
+    def make(*, cover=True, **fields):
+        podcast = make_podcast(**fields)
+        if cover is True:
+            podcast.cover.save("cover.png", ContentFile(cover_png))
+        return podcast
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def app_server() -> str:
+    """This app, served over real HTTP from a thread for the whole session."""
+    with app_in_thread() as url:
+        yield url
+
+
+@pytest.fixture(autouse=True)
+def media_served_live(app_server, settings) -> str:
+    """Media URLs point at this app's /media/ on a live local server, as on one machine.
+
+    The publish gate sends HEAD to every new enclosure's public URL, so a feed
+    test publishes only what a real app could fetch.
+    """
+    stores = dict(settings.STORAGES)
+    stores["media"] = {
+        **stores["media"],
+        "OPTIONS": {**stores["media"]["OPTIONS"], "base_url": f"{app_server}/media/"},
+    }
+    settings.STORAGES = stores
+    return app_server
 
 
 @pytest.fixture(autouse=True)
 def fresh_feed_cache(settings):
-    """No cached feed leaks between tests; revalidate on every request."""
+    """No cached feed or item leaks between tests; revalidate on every request."""
     settings.FEED_SERVE_CACHE_SECONDS = 0
     serving.clear_cache()
+    ITEM_CACHE.clear()
     yield
     serving.clear_cache()
+    ITEM_CACHE.clear()
 
 
 def write_rendition(episode: Episode, preset_name: str, payload: bytes) -> Rendition:

@@ -65,7 +65,7 @@ def test_validate_feed_passes_a_good_show(served_here, good_show):
 
 
 def test_validate_feed_lists_every_problem_and_fails(make_podcast, make_published):
-    podcast = make_podcast(slug="bad", author="", owner_email="")
+    podcast = make_podcast(slug="bad", author="", owner_email="", cover=None)
     episode = make_published(podcast, title="Liar")
     Rendition.objects.filter(episode=episode, preset="mp3").update(size_bytes=1)
     out = StringIO()
@@ -94,3 +94,17 @@ def test_validate_feed_wants_episode_numbers_in_a_serial_show(make_podcast, make
 
     lines = [line for line in out.getvalue().splitlines() if "serial show needs" in line]
     assert len(lines) == 1
+
+
+def test_publish_feeds_reports_a_blocked_feed_with_its_fix_and_fails(
+    good_show, make_podcast, make_published
+):
+    bad = make_podcast(slug="no-owner", owner_email="")
+    make_published(bad)
+    out, err = StringIO(), StringIO()
+    with pytest.raises(CommandError, match="failed or was blocked for: no-owner"):
+        call_command("publish_feeds", "--all", stdout=out, stderr=err)
+    assert "good: published (1 episode," in out.getvalue()
+    assert "no-owner: blocked by the publish gate (the last good feed stays):" in err.getvalue()
+    assert "How to fix: Enter the owner e-mail" in err.getvalue()
+    assert not storages["feeds"].exists("no-owner/feed.xml")

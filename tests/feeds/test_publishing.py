@@ -11,6 +11,7 @@ import pytest
 from botocore.stub import Stubber
 from celery.exceptions import Retry
 from django.conf import settings
+from django.core.files.base import ContentFile
 from django.core.files.storage import storages
 from django.utils import timezone
 from moto import mock_aws
@@ -241,6 +242,8 @@ def test_episode_becoming_ready_is_published(
     episode = make_episode(show, title="Fresh", publish_at=now - timedelta(minutes=1))
     FeedState.objects.filter(podcast=show).update(publish_requested_at=None)
     # A transcoder that bulk-creates its rows sends no post_save: the transition must publish.
+    # The file is real: the publish gate fetches every new enclosure's headers.
+    storages["media"].save("k/x.mp3", ContentFile(b"123456789"))
     Rendition.objects.bulk_create(
         [
             Rendition(

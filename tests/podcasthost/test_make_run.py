@@ -28,10 +28,14 @@ pytestmark = pytest.mark.slow
 
 # What a user's shell would not have: the test run's own Django and broker settings.
 _SCRUBBED = ("PORT", "PUBLIC_BASE_URL", "FEED_BASE_URL", "REDIS_URL", "CELERY_BROKER_URL")
+# With cover art: the publish gate keeps a show without it out of the directories' reach.
 CREATE_SHOW = (
-    "from episodes.models import Podcast; Podcast.objects.create(slug='first', title='First', "
+    "import io; from PIL import Image; from django.core.files.base import ContentFile; "
+    "from episodes.models import Podcast; p = Podcast.objects.create(slug='first', title='First', "
     "description='A show.', author='Me', owner_name='Me', owner_email='me@example.com', "
-    "language='en', category='Technology')"
+    "language='en', category='Technology'); b = io.BytesIO(); "
+    "Image.new('RGB', (1400, 1400), (20, 90, 160)).save(b, 'PNG'); "
+    "p.cover.save('cover.png', ContentFile(b.getvalue()))"
 )
 
 PUBLISH_EPISODE = (

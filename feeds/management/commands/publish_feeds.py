@@ -44,6 +44,17 @@ class Command(BaseCommand):
                 failures.append(podcast.slug)
                 self.stderr.write(self.style.ERROR(str(exc)))
                 continue
+            if result.blocked:
+                failures.append(podcast.slug)
+                self.stderr.write(
+                    self.style.ERROR(
+                        f"{podcast.slug}: blocked by the publish gate (the last good feed stays):"
+                    )
+                )
+                for finding in result.findings:
+                    if finding.blocking:
+                        self.stderr.write(f"  - {finding.message} How to fix: {finding.fix}")
+                continue
             verb = ("would publish" if dry_run else "published") if result.changed else "unchanged"
             extra = f", invalidation {result.invalidation_id}" if result.invalidation_id else ""
             self.stdout.write(
@@ -51,4 +62,4 @@ class Command(BaseCommand):
                 f"sha256 {result.content_hash[:12]}{extra})"
             )
         if failures:
-            raise CommandError(f"Publishing failed for: {', '.join(failures)}.")
+            raise CommandError(f"Publishing failed or was blocked for: {', '.join(failures)}.")
