@@ -125,6 +125,8 @@ class PodcastFeed(Rss201rev2Feed):
             handler.addQuickElement("itunes:episode", str(item["number"]))
             handler.addQuickElement("podcast:episode", str(item["number"]))
         handler.addQuickElement("itunes:explicit", "true" if item["explicit"] else "false")
+        if item.get("image_url"):
+            handler.addQuickElement("itunes:image", None, {"href": item["image_url"]})
         # https://github.com/Podcastindex-org/podcast-namespace/blob/main/docs/tags/alternate-enclosure.md
         for alt in item["alternates"]:
             attrs = {"type": alt.mime_type, "length": str(alt.size_bytes), "title": alt.preset}
@@ -196,11 +198,12 @@ def render_feed(podcast: Podcast, episodes: Sequence[Episode], *, built_at: date
         html = xml_text(sanitize_html(xml_text(episode.description)))
         feed.add_item(
             title=_one_line(episode.title),
-            link=f"{page}#episode-{episode.guid}",
+            link=f"{page}#episode-{episode.storage_id}",
             description=html,
             content_html=html,
-            unique_id=str(episode.guid),
-            unique_id_is_permalink=False,
+            # Verbatim, as the show's earlier host had it for imported episodes.
+            unique_id=episode.guid,
+            unique_id_is_permalink=episode.guid_is_permalink,
             pubdate=episode.publish_at,
             enclosures=[
                 Enclosure(media.url(enclosure.key), str(enclosure.size_bytes), enclosure.mime_type)
@@ -210,6 +213,7 @@ def render_feed(podcast: Podcast, episodes: Sequence[Episode], *, built_at: date
             season=episode.season,
             number=episode.number,
             explicit=episode.explicit,
+            image_url=episode.image.url if episode.image else "",
             alternates=[_Alternate.of(r, media.url(r.key)) for r in alternates],
         )
     out = BytesIO()
