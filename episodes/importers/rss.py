@@ -127,7 +127,8 @@ def parse_feed(body: bytes, *, url: str, content_type: str = "") -> SourceShow:
     if content_type:
         headers["content-type"] = content_type
     parsed = feedparser.parse(body, response_headers=headers, sanitize_html=False)
-    if not parsed.version:
+    broken = parsed.bozo and not parsed.entries and not parsed.feed.get("title")
+    if not parsed.version or broken:
         if _looks_like_html(body, content_type.split(";")[0].strip().lower()):
             raise FeedError(
                 f"{url} is a web page, not a feed (a login page, or the show's website?). "

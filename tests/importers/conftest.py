@@ -12,7 +12,7 @@ import time
 from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 import pytest
 from PIL import Image
@@ -84,7 +84,7 @@ def _handler(host: OldHost):
                 return self._send(status, content_type, body)
             for prefix in PREFIXES:
                 if path.startswith(prefix):
-                    target = "http://" + self.path[len(prefix) :]
+                    target = "http://" + unquote(self.path[len(prefix) :])
                     return self._send(302, "text/plain", b"", Location=target)
             if path.startswith("/feeds/") and path.endswith(".xml"):
                 name = path[len("/feeds/") : -4]
