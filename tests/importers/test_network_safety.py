@@ -79,7 +79,7 @@ def test_a_name_resolving_to_any_private_address_is_refused(monkeypatch, no_priv
         ]
 
     monkeypatch.setattr(socket, "getaddrinfo", resolve)
-    with pytest.raises(FetchError, match="10.0.0.7"):
+    with pytest.raises(FetchError, match=r"10\.0\.0\.7"):
         fetch("http://mixed.example/feed.xml")
 
 
