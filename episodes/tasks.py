@@ -17,6 +17,7 @@ from django.conf import settings
 from django.db import OperationalError
 
 from episodes import ingest_queue, job_events, pipeline
+from episodes.importers import shows
 from episodes.transcoders import TransientTranscoderError
 from podcasthost.tasks import MAX_RETRIES, PodcastTask, task
 
@@ -26,6 +27,7 @@ __all__ = [
     "MAX_RETRIES",
     "consume_ingest",
     "consume_job_events",
+    "import_show",
     "poll_episode",
     "poll_transcodes",
     "process_episode",
@@ -95,3 +97,13 @@ def consume_job_events() -> dict[str, int] | None:
     if not queue_url:
         return None
     return job_events.consume_queue(queue_url)
+
+
+@task(autoretry_for=(OperationalError,))
+def import_show(*, run_id: int) -> str:
+    """Run or resume one import started in the admin (``shows.run_feed_import``).
+
+    Idempotent: a redelivery after a worker died resumes the run, skipping
+    what was already imported.
+    """
+    return shows.run_feed_import(run_id)

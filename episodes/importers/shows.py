@@ -385,3 +385,59 @@ def _record(episode, item, key, future: Future, show: SourceShow, problems: list
         episode.record_import_failure(str(exc))
         problems.append(_problem(item.guid, f"audio not imported: {exc}", dropped=True))
     log.info("imported %s (%s bytes) as episode %s", item.guid, size, episode.pk)
+
+
+def import_status(run: ImportRun) -> dict:
+    """What the admin's import page polls: status, the three counters, and the report once done."""
+    from episodes.importers.parity import parity_report
+
+    processed = 0
+    if run.podcast_id:
+        processed = run.podcast.episodes.filter(
+            guid__in=[i["guid"] for i in run.old_items],
+            status__in=(Episode.Status.READY, Episode.Status.FAILED),
+        ).count()
+    data = {
+        "id": run.pk,
+        "status": run.status,
+        "status_display": run.get_status_display(),
+        "error_message": run.error_message,
+        "items_found": run.items_found,
+        "media_total": run.media_total,
+        "media_downloaded": run.media_downloaded,
+        "processed": processed,
+        "podcast_slug": run.podcast.slug if run.podcast_id else "",
+        "report": [],
+        "clean": None,
+    }
+    if run.status == ImportRun.Status.DONE:
+        report = parity_report(run)
+        data["report"] = report.lines()
+        data["clean"] = report.clean
+    return data
+
+
+def run_feed_import(run_id: int) -> str:
+    """Run (or resume) the RSS import ``run_id`` as its requester. Idempotent.
+
+    A refused import (locked, unreachable, not a feed…) fails the run with the reason.
+    """
+    run = ImportRun.objects.select_related("requested_by", "podcast").filter(pk=run_id).first()
+    if run is None or run.status in (ImportRun.Status.DONE, ImportRun.Status.FAILED):
+        return "nothing to do"
+    try:
+        show = read_feed_source_url(run.source)
+        import_show(run, show, user=run.requested_by)
+    except ImportRefused as exc:
+        run.mark_failed(str(exc))
+        return "refused"
+    return "imported"
+
+
+def read_feed_source_url(url: str) -> SourceShow:
+    """Like :func:`read_feed_source`, but a URL only: a web form never names a local file."""
+    body, final, content_type = fetch_feed(url)
+    try:
+        return parse_feed(body, url=final, content_type=content_type)
+    except FeedError as exc:
+        raise ImportRefused(str(exc)) from exc
