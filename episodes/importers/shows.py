@@ -245,7 +245,8 @@ def import_show(
     problems = plan.problems
     podcast = _save_podcast(run, show, plan.podcast, user=user, problems=problems)
     plan.podcast = podcast
-    episodes = [_save_episode(podcast, item, now) for item in plan.new_items]
+    with transaction.atomic():  # one commit for the whole list, not one per episode
+        episodes = [_save_episode(podcast, item, now) for item in plan.new_items]
     old = [item.snapshot() for item in show.items]
     todo = [] if run.skip_media else [(e, i) for e, i in zip(episodes, plan.new_items, strict=True)]
     if run.skip_media and episodes:
