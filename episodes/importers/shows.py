@@ -32,6 +32,7 @@ from django.utils.text import slugify
 from episodes import categories
 from episodes.artwork import validate_cover_art
 from episodes.importers.media import MediaError, download_media, fetch_image
+from episodes.importers.parity import parity_report
 from episodes.importers.rss import FeedError, parse_feed
 from episodes.importers.safe_http import FetchError, open_url
 from episodes.importers.source import SourceItem, SourceShow
@@ -42,6 +43,7 @@ from episodes.uploads import UploadError, confirm_upload, upload_key_for
 log = logging.getLogger(__name__)
 
 FALLBACK_CATEGORY = "Society & Culture"
+GUID_MAX_CHARS = Episode._meta.get_field("guid").max_length
 
 
 class ImportRefused(Exception):
@@ -214,6 +216,9 @@ def plan_import(run: ImportRun, show: SourceShow, *, user) -> Plan:
     for item in show.items:
         if item.unusable:
             plan.problems.append(_problem(item.guid, item.unusable, dropped=True))
+        elif len(item.guid) > GUID_MAX_CHARS:
+            why = f"a guid longer than {GUID_MAX_CHARS} characters"
+            plan.problems.append(_problem(item.guid[:200], why, dropped=True))
         elif item.guid in seen:
             plan.problems.append(
                 _problem(item.guid, "a second item with the same guid", dropped=True)
@@ -385,13 +390,12 @@ def _record(episode, item, key, future: Future, show: SourceShow, problems: list
     except UploadError as exc:
         episode.record_import_failure(str(exc))
         problems.append(_problem(item.guid, f"audio not imported: {exc}", dropped=True))
+        return
     log.info("imported %s (%s bytes) as episode %s", item.guid, size, episode.pk)
 
 
 def import_status(run: ImportRun) -> dict:
     """What the admin's import page polls: status, the three counters, and the report once done."""
-    from episodes.importers.parity import parity_report
-
     processed = 0
     if run.podcast_id:
         processed = run.podcast.episodes.filter(

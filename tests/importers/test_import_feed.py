@@ -158,3 +158,40 @@ def test_unusable_feed_urls_get_a_clear_error(old_host, path, message):
     with pytest.raises(CommandError, match=message):
         run_import(old_host.url(path))
     assert Podcast.objects.count() == 0
+
+
+def test_a_failed_download_fails_that_episode_only_and_a_rerun_brings_it(old_host):
+    url = old_host.url("/feeds/libsyn.xml")
+    old_host.extra["/audio/libsyn-1.mp3"] = (404, "text/plain", b"gone")
+    code, out = run_import(url, "--slug", "lounge")
+
+    assert code == 1
+    assert "MISSING a1b2c3d4-0001-4e5f-9a8b-libsyn000001" in out and "404" in out
+    podcast = Podcast.objects.get(slug="lounge")
+    failed = podcast.episodes.get(guid="a1b2c3d4-0001-4e5f-9a8b-libsyn000001")
+    assert failed.status == Episode.Status.DRAFT and "404" in failed.error_message
+    assert podcast.episodes.get(guid="a1b2c3d4-0002-4e5f-9a8b-libsyn000002").status == "ready"
+
+    del old_host.extra["/audio/libsyn-1.mp3"]
+    code, out = run_import(url)
+    assert code == 0, out
+    assert "audio to download: 1" in out and "parity: clean" in out
+    assert podcast.episodes.count() == 2
+
+
+def test_an_enclosure_over_the_upload_limit_is_refused_with_the_reason(old_host, settings):
+    settings.UPLOAD_MAX_BYTES = len(old_host.audio) - 1
+    code, out = run_import(old_host.url("/feeds/buzzsprout.xml"), "--slug", "buzz")
+    assert code == 1
+    assert "UPLOAD_MAX_BYTES" in out
+    episode = Episode.objects.get()
+    assert episode.status == Episode.Status.DRAFT and not episode.source_key
+
+
+def test_a_guid_longer_than_we_can_keep_is_dropped_with_the_reason(old_host, tmp_path):
+    feed = old_host.feed("buzzsprout").replace(b"Buzzsprout-13579</guid>", b"x" * 2000 + b"</guid>")
+    path = tmp_path / "feed.xml"
+    path.write_bytes(feed)
+    code, out = run_import(str(path), "--dry-run")
+    assert code == 0
+    assert "would drop" in out and "longer than 1024 characters" in out
