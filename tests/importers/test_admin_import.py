@@ -108,3 +108,21 @@ def test_a_private_address_is_refused_when_not_allowed(creator_client, old_host,
     run = ImportRun.objects.get()
     assert run.status == "failed" and "private or loopback" in run.error_message
     assert old_host.requests == {}
+
+
+def test_the_task_redelivered_after_a_worker_died_resumes_the_run(old_host, make_creator):
+    from episodes.tasks import import_show
+
+    user = make_creator("resumer")
+    url = old_host.url("/feeds/libsyn.xml")
+    run = ImportRun.objects.create(source=url, slug="lounge", requested_by=user)
+    old_host.extra["/audio/libsyn-1.mp3"] = (503, "text/plain", b"busy")
+    assert import_show(run_id=run.pk) == "imported"
+    # A worker died mid-run: the row still says running, and acks_late redelivers.
+    ImportRun.objects.filter(pk=run.pk).update(status=ImportRun.Status.RUNNING)
+    del old_host.extra["/audio/libsyn-1.mp3"]
+
+    assert import_show(run_id=run.pk) == "imported"
+    assert old_host.requests["/audio/libsyn-2.mp3"] == 1
+    assert Podcast.objects.get().episodes.filter(status="ready").count() == 2
+    assert import_show(run_id=run.pk) == "nothing to do"  # finished runs are not repeated
