@@ -43,6 +43,7 @@ OWNER_EMAIL_REQUIRED = (
 
 @admin.register(Podcast)
 class PodcastAdmin(TenantAdmin):
+    change_list_template = "admin/episodes/podcast/change_list.html"
     list_display = ("title", "slug", "episode_count", "language", "category", "updated_at")
     list_filter = ("show_type", "explicit", "language")
     search_fields = ("title", "slug", "author")
@@ -192,7 +193,25 @@ class PodcastAdmin(TenantAdmin):
         )
 
     def get_urls(self):
+        from episodes import admin_import
+
+        site = self.admin_site
         return [
+            path(
+                "import/",
+                site.admin_view(lambda r: admin_import.import_form(r, site)),
+                name="episodes_podcast_import",
+            ),
+            path(
+                "import/<int:run_id>/",
+                site.admin_view(lambda r, run_id: admin_import.import_run(r, site, run_id)),
+                name="episodes_podcast_import_run",
+            ),
+            path(
+                "import/<int:run_id>/status",
+                site.admin_view(admin_import.import_run_status),
+                name="episodes_podcast_import_status",
+            ),
             path(
                 "<path:object_id>/publish-anyway/",
                 self.admin_site.admin_view(self.publish_anyway_view),

@@ -124,14 +124,17 @@ def title_for_stored(key: str, filename: str) -> str:
 # --- episodes -----------------------------------------------------------------------
 
 
-def create_episode(podcast: Podcast, title: str, *, guid: uuid.UUID | None = None) -> Episode:
+def create_episode(
+    podcast: Podcast, title: str, *, guid: uuid.UUID | str | None = None, **fields
+) -> Episode:
     """A new draft episode with a slug unique within its show (and ``guid`` if given)."""
     base = slugify(title)[:90] or "episode"
     slug = base
     if Episode.objects.filter(podcast=podcast, slug=slug).exists():
         slug = f"{base}-{secrets.token_hex(3)}"
-    extra = {"guid": guid} if guid is not None else {}
-    return Episode.objects.create(podcast=podcast, title=title, slug=slug, **extra)
+    if guid is not None:
+        fields["guid"] = str(guid)
+    return Episode.objects.create(podcast=podcast, title=title, slug=slug, **fields)
 
 
 # --- dropped objects in the uploads storage ----------------------------------------------
@@ -271,7 +274,7 @@ def ingest_dropped_object(obj: DroppedObject, *, now: datetime | None = None) ->
             f"{obj.key!r} is {stored.size:,} bytes; accepted: 1 to {max_upload_bytes():,} bytes."
         )
     name = match["name"]
-    key = upload_key_for(Episode(podcast=podcast, guid=guid), name)
+    key = upload_key_for(Episode(podcast=podcast, guid=str(guid)), name)
     # Slow I/O (copy, tag reading) before the transaction.
     if not _copy(storage, obj.key, key, stored):
         return _superseded(obj)

@@ -9,6 +9,8 @@ assigns ``status``.
 
 from __future__ import annotations
 
+import hashlib
+import re
 import secrets
 import uuid
 from datetime import datetime
@@ -98,6 +100,20 @@ def directory_link_field(field: str) -> models.URLField:
         validators=[DirectoryURLValidator(field)],
         help_text=f"The show's page on {directory.name}, e.g. {directory.example}",
     )
+
+
+def new_episode_guid() -> str:
+    """The guid of an episode created here: a random UUID, as a string."""
+    return str(uuid.uuid4())
+
+
+# A guid that can be a storage-key segment as it is (every UUID we assign).
+_KEY_SAFE_GUID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,63}$")
+
+
+def episode_image_upload_to(episode: Episode, filename: str) -> str:
+    ext = filename.rsplit(".", 1)[-1].lower() if "." in filename else "jpg"
+    return f"covers/{episode.podcast.slug}/episodes/{uuid.uuid4().hex}.{ext}"
 
 
 class IllegalTransition(Exception):
@@ -278,8 +294,20 @@ class Episode(models.Model):
     podcast = models.ForeignKey(
         Podcast, on_delete=models.CASCADE, related_name="episodes", verbose_name="show"
     )
-    guid = models.UUIDField(
-        default=uuid.uuid4, editable=False, unique=True, help_text="Never changes once assigned."
+    # Any string a feed carries (an imported show keeps its items' guids
+    # verbatim); our own episodes get a UUID. Unique per show, as apps key
+    # episodes by (feed, guid).
+    guid = models.CharField(
+        max_length=1024,
+        default=new_episode_guid,
+        editable=False,
+        help_text="Never changes once assigned.",
+    )
+    guid_is_permalink = models.BooleanField(
+        null=True,
+        default=False,
+        editable=False,
+        help_text="The guid's isPermaLink as the feed had it; empty: the attribute was absent.",
     )
     title = models.CharField(max_length=255)
     slug = models.SlugField(max_length=100, validators=[validate_episode_slug_not_reserved])
@@ -298,6 +326,13 @@ class Episode(models.Model):
     explicit = models.BooleanField(default=False)
     publish_at = models.DateTimeField(
         null=True, blank=True, help_text="Empty: not published. In the future: scheduled."
+    )
+    image = models.ImageField(
+        upload_to=episode_image_upload_to,
+        storage=media_storage,
+        blank=True,
+        validators=[validate_cover_art],
+        help_text="Episode artwork (optional): square JPEG or PNG, 1400-3000 px, RGB.",
     )
 
     status = models.CharField(
@@ -344,6 +379,7 @@ class Episode(models.Model):
     class Meta:
         constraints = [
             models.UniqueConstraint(fields=["podcast", "slug"], name="episode_slug_per_podcast"),
+            models.UniqueConstraint(fields=["podcast", "guid"], name="episode_guid_per_podcast"),
             models.CheckConstraint(
                 condition=Q(season__isnull=True) | Q(season__gte=1), name="episode_season_positive"
             ),
@@ -366,6 +402,7 @@ class Episode(models.Model):
         indexes = [
             models.Index(fields=["status", "updated_at"], name="episode_status_idx"),
             models.Index(fields=["podcast", "publish_at"], name="episode_publish_idx"),
+            models.Index(fields=["guid"], name="episode_guid_idx"),
         ]
 
     def __str__(self) -> str:
@@ -388,6 +425,17 @@ class Episode(models.Model):
         return reverse(
             "feeds:episode", kwargs={"slug": self.podcast.slug, "episode_slug": self.slug}
         )
+
+    @property
+    def storage_id(self) -> str:
+        """The guid as a storage-key and URL-fragment segment.
+
+        Our UUIDs as they are (existing keys keep their shape); an imported
+        guid (a URL, spaces, anything) as a digest of it.
+        """
+        if _KEY_SAFE_GUID.match(self.guid):
+            return self.guid
+        return "g" + hashlib.sha256(self.guid.encode()).hexdigest()[:32]
 
     # --- lifecycle ---
 
@@ -624,6 +672,17 @@ class Episode(models.Model):
             {"status": self.status, "updated_at": self.updated_at}, updated_at=now
         )
 
+    def record_import_failure(self, message: str, *, now: datetime | None = None) -> bool:
+        """Note why an imported draft got no audio (download refused, not audio…).
+
+        Only a draft is written (one with audio has its own pipeline errors);
+        a later import run that gets the audio clears it through ``run_reset``.
+        """
+        now = now or timezone.now()
+        return self._write_if(
+            {"status": self.Status.DRAFT}, error_message=message[:2000], updated_at=now
+        )
+
     def is_published(self, now: datetime) -> bool:
         return self.publish_at is not None and self.publish_at <= now
 
@@ -844,3 +903,105 @@ class WebhookDelivery(models.Model):
         if won:
             self.status = self.Status.PENDING
         return won
+
+
+class ImportRun(models.Model):
+    """One import of a show from another host: what was asked, progress, and the outcome.
+
+    Progress and the old feed's items are stored here, not in a worker's
+    memory, so a reload or a second web process shows the same page, and a
+    run whose worker died is resumed by running it again.
+    """
+
+    class Kind(models.TextChoices):
+        RSS = "rss", "RSS feed"
+        DYNAMODB = "dynamodb", "Seed DynamoDB table"
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Importing"
+        DONE = "done", "Imported"
+        FAILED = "failed", "Failed"
+
+    kind = models.CharField(max_length=8, choices=Kind.choices, default=Kind.RSS)
+    source = models.CharField(max_length=2048, help_text="Feed URL or file, or table/show id.")
+    slug = models.SlugField(max_length=64, blank=True)
+    podcast = models.ForeignKey(
+        Podcast, null=True, blank=True, on_delete=models.SET_NULL, related_name="import_runs"
+    )
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    owner_confirmed = models.BooleanField(default=False)
+    skip_media = models.BooleanField(default=False)
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.QUEUED)
+    error_message = models.TextField(blank=True)
+    items_found = models.PositiveIntegerField(default=0)
+    media_total = models.PositiveIntegerField(default=0)
+    media_downloaded = models.PositiveIntegerField(default=0)
+    #: The old feed's items as the parity report compares them (guid, title, …).
+    old_items = models.JSONField(default=list, blank=True)
+    #: Problems found: dropped items, flagged artwork, replaced values; each {"guid", "problem"}.
+    problems = models.JSONField(default=list, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=["queued", "running", "done", "failed"]),
+                name="importrun_status_valid",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Import #{self.pk} of {self.source}"
+
+    def _write(self, **changes) -> None:
+        # Field-scoped writes: the parallel download threads' counters and the
+        # status never overwrite each other from a stale copy.
+        changes["updated_at"] = timezone.now()
+        ImportRun.objects.filter(pk=self.pk).update(**changes)
+        for name, value in changes.items():
+            if not isinstance(value, models.Expression):
+                setattr(self, name, value)
+
+    def mark_running(self, *, now: datetime | None = None) -> None:
+        """Start (or resume) the run: counters start again from what is left to do."""
+        self._write(
+            status=self.Status.RUNNING,
+            started_at=now or timezone.now(),
+            error_message="",
+            media_downloaded=0,
+            finished_at=None,
+        )
+
+    def record_found(self, *, old_items: list[dict], problems: list[dict], media_total: int):
+        self._write(
+            items_found=len(old_items),
+            old_items=old_items,
+            problems=problems,
+            media_total=media_total,
+        )
+
+    def record_downloaded(self) -> None:
+        self._write(media_downloaded=F("media_downloaded") + 1)
+
+    def record_problems(self, problems: list[dict]) -> None:
+        self._write(problems=problems)
+
+    def mark_done(self, *, now: datetime | None = None) -> None:
+        self._write(status=self.Status.DONE, finished_at=now or timezone.now())
+
+    def mark_failed(self, message: str, *, now: datetime | None = None) -> None:
+        self._write(
+            status=self.Status.FAILED,
+            error_message=message[:2000],
+            finished_at=now or timezone.now(),
+        )
+
+    def is_visible_to(self, user) -> bool:
+        """Superusers see every run; a creator the runs they started."""
+        return user.is_superuser or (user.is_active and self.requested_by_id == user.pk)

@@ -220,7 +220,7 @@ def _submit(
         episode_id=episode.pk,
         attempt=attempt,
         podcast_slug=episode.podcast.slug,
-        episode_guid=str(episode.guid),
+        episode_guid=episode.storage_id,
         source_key=episode.source_key,
         probe=result,
         presets=PRESETS,
@@ -338,7 +338,7 @@ def finish(
                 # Presets changed since the job was submitted: keep what we know.
                 log.warning("episode %s: output of unknown preset %s", episode_id, output.preset)
                 continue
-            key = preset.key_for(episode.podcast.slug, str(episode.guid), attempt)
+            key = preset.key_for(episode.podcast.slug, episode.storage_id, attempt)
             media.replace_with_copy(output.key, key, content_type=preset.mime_type)
             size = media.size(key)
             if size > 0:

@@ -17,6 +17,7 @@ from django.conf import settings
 from django.db import OperationalError
 
 from episodes import ingest_queue, job_events, notifications, pipeline, webhooks
+from episodes.importers import shows
 from episodes.transcoders import TransientTranscoderError
 from podcasthost.tasks import MAX_RETRIES, PodcastTask, task
 
@@ -27,6 +28,7 @@ __all__ = [
     "consume_ingest",
     "consume_job_events",
     "deliver_webhook",
+    "import_show",
     "poll_episode",
     "poll_transcodes",
     "process_episode",
@@ -125,3 +127,13 @@ def resend_lost_notifications() -> str:
     """Periodic: queue again e-mails, SNS messages and deliveries a lost message left unsent."""
     events, deliveries = notifications.resend_lost()
     return f"{len(events)} events, {len(deliveries)} deliveries"
+
+
+@task(autoretry_for=(OperationalError,))
+def import_show(*, run_id: int) -> str:
+    """Run or resume one import started in the admin (``shows.run_feed_import``).
+
+    Idempotent: a redelivery after a worker died resumes the run, skipping
+    what was already imported.
+    """
+    return shows.run_feed_import(run_id)

@@ -86,7 +86,7 @@ def sanitise_filename(name: str) -> str:
 
 
 def upload_prefix(episode: Episode) -> str:
-    return f"uploads/{episode.podcast.slug}/{episode.guid}/"
+    return f"uploads/{episode.podcast.slug}/{episode.storage_id}/"
 
 
 # The last segment of every key upload_key_for makes: never a dot-file (a

@@ -150,6 +150,8 @@ class PodcastFeed(Rss201rev2Feed):
             handler.addQuickElement("itunes:episode", str(item["number"]))
             handler.addQuickElement("podcast:episode", str(item["number"]))
         handler.addQuickElement("itunes:explicit", "true" if item["explicit"] else "false")
+        if item.get("image_url"):
+            handler.addQuickElement("itunes:image", None, {"href": item["image_url"]})
         # https://github.com/Podcastindex-org/podcast-namespace/blob/main/docs/tags/alternate-enclosure.md
         for alt in item["alternates"]:
             attrs = {"type": alt.mime_type, "length": str(alt.size_bytes), "title": alt.preset}
@@ -258,7 +260,7 @@ ITEM_CACHE = ItemCache()
 
 def item_guid(episode: Episode) -> str:
     """The text of ``episode``'s ``<guid>``: what apps identify the episode by, forever."""
-    return str(episode.guid)
+    return episode.guid
 
 
 def _item_kwargs(episode: Episode, renditions: list[Rendition], context: ItemContext) -> dict:
@@ -272,8 +274,9 @@ def _item_kwargs(episode: Episode, renditions: list[Rendition], context: ItemCon
         "link": f"{context.page_url}{episode.slug}/",
         "description": html,
         "content_html": html,
+        # Verbatim, as the show's earlier host had it for imported episodes.
         "unique_id": item_guid(episode),
-        "unique_id_is_permalink": False,
+        "unique_id_is_permalink": episode.guid_is_permalink,
         "pubdate": episode.publish_at,
         "enclosures": [
             Enclosure(media.url(enclosure.key), str(enclosure.size_bytes), enclosure.mime_type)
@@ -283,6 +286,7 @@ def _item_kwargs(episode: Episode, renditions: list[Rendition], context: ItemCon
         "season": episode.season,
         "number": episode.number,
         "explicit": episode.explicit,
+        "image_url": episode.image.url if episode.image else "",
         "alternates": [_Alternate.of(r, media.url(r.key)) for r in alternates],
     }
 

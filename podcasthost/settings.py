@@ -253,6 +253,17 @@ STORAGES = {
 
 UPLOAD_MAX_BYTES = env_int("UPLOAD_MAX_BYTES", 2 * 1024**3, minimum=1)
 
+# --- Importing a show from another host (episodes/importers/) ---
+# Private and loopback addresses are refused unless allowed (on by default only
+# in development, so a local server can be imported from); link-local (cloud
+# metadata) addresses always are.
+IMPORT_ALLOW_PRIVATE_HOSTS = env_bool("IMPORT_ALLOW_PRIVATE_HOSTS", DEBUG)
+IMPORT_PARALLEL_DOWNLOADS = env_int("IMPORT_PARALLEL_DOWNLOADS", 4, minimum=1)
+IMPORT_FEED_MAX_BYTES = env_int("IMPORT_FEED_MAX_BYTES", 50 * 1024**2, minimum=1024)
+IMPORT_CONNECT_TIMEOUT_SECONDS = env_float("IMPORT_CONNECT_TIMEOUT_SECONDS", 10.0)
+IMPORT_READ_TIMEOUT_SECONDS = env_float("IMPORT_READ_TIMEOUT_SECONDS", 60.0)
+IMPORT_FEED_TIMEOUT_SECONDS = env_float("IMPORT_FEED_TIMEOUT_SECONDS", 60.0)
+
 # --- Transcoding ---
 TRANSCODER = {
     "BACKEND": env_str("TRANSCODER_BACKEND", "episodes.transcoders.ffmpeg.FFmpegTranscoder"),

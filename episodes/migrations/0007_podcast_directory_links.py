@@ -8,7 +8,7 @@ import episodes.models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("episodes", "0005_episode_missing_renditions"),
+        ("episodes", "0006_import_guid_strings"),
     ]
 
     operations = [

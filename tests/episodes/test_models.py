@@ -112,11 +112,20 @@ def test_unknown_status_is_refused_by_the_database(make_episode):
     _violates(lambda: Episode.objects.filter(pk=episode.pk).update(status="published"))
 
 
-def test_episode_guid_assigned_at_creation_and_unique(make_episode):
-    a, b = make_episode(), make_episode()
-    assert isinstance(a.guid, uuid.UUID)
+def test_episode_guid_assigned_at_creation_and_unique(make_episode, make_podcast):
+    show = make_podcast()
+    a, b = make_episode(show), make_episode(show)
+    assert str(uuid.UUID(a.guid)) == a.guid  # a UUID, as its canonical string
     assert a.guid != b.guid
     _violates(lambda: Episode.objects.filter(pk=b.pk).update(guid=a.guid))
+
+
+def test_episode_guid_holds_any_string_a_feed_carries_and_a_safe_storage_id(make_episode):
+    guid = "https://example.com/?p=12 & <b>ep</b>"
+    episode = make_episode(guid=guid)
+    stored = Episode.objects.get(pk=episode.pk)
+    assert stored.guid == guid
+    assert stored.storage_id.isalnum() and guid not in stored.storage_id
 
 
 def test_episode_guid_survives_edits(make_episode):

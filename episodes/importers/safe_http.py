@@ -1,0 +1,208 @@
+"""Fetching URLs a creator typed in, without letting them reach our own network.
+
+Every request, and every redirect hop, is checked the same way: http(s) only;
+the host name resolved once, every address checked (private, loopback and
+link-local refused unless ``IMPORT_ALLOW_PRIVATE_HOSTS``; link-local, which
+includes cloud metadata endpoints, multicast, reserved and unspecified always),
+then the connection is made to the checked address itself, with the name sent
+as ``Host`` and as TLS SNI and certificate name. A second DNS answer cannot
+change where the request goes (no DNS-rebinding window).
+
+urllib3 (already installed with botocore) does the HTTP; bodies are streamed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ipaddress
+import socket
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from urllib.parse import urljoin, urlsplit
+
+import urllib3
+from django.conf import settings
+
+MAX_REDIRECTS = 10
+CHUNK_BYTES = 256 * 1024
+USER_AGENT = "podcasthost-import/1.0 (+https://github.com/podcasthost)"
+_REDIRECTS = frozenset({301, 302, 303, 307, 308})
+
+
+class FetchError(Exception):
+    """A URL that could not be fetched; the message says why in plain words."""
+
+
+@dataclass
+class Fetched:
+    """An open response: its final URL, status, headers, and a chunk iterator."""
+
+    url: str
+    status: int
+    headers: urllib3.HTTPHeaderDict
+    response: urllib3.BaseHTTPResponse
+
+    @property
+    def content_type(self) -> str:
+        return (self.headers.get("Content-Type") or "").split(";")[0].strip().lower()
+
+    @property
+    def content_length(self) -> int | None:
+        value = self.headers.get("Content-Length", "")
+        return int(value) if value.isdigit() else None
+
+    def chunks(self, *, max_bytes: int, deadline: float | None = None) -> Iterator[bytes]:
+        """The body in chunks; :class:`FetchError` past ``max_bytes`` or ``deadline``."""
+        total = 0
+        try:
+            for chunk in self.response.stream(CHUNK_BYTES, decode_content=True):
+                total += len(chunk)
+                if total > max_bytes:
+                    raise FetchError(f"{self.url} is larger than the limit of {max_bytes:,} bytes.")
+                if deadline is not None and time.monotonic() > deadline:
+                    raise FetchError(f"{self.url} took too long to download.")
+                yield chunk
+        except (urllib3.exceptions.HTTPError, OSError) as exc:
+            raise FetchError(f"{self.url}: the download broke off ({_reason(exc)}).") from exc
+
+
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, urllib3.exceptions.ReadTimeoutError | socket.timeout | TimeoutError):
+        return "timed out"
+    if isinstance(exc, urllib3.exceptions.ConnectTimeoutError):
+        return "connection timed out"
+    if isinstance(exc, urllib3.exceptions.SSLError):
+        return "TLS certificate not valid for this host"
+    if isinstance(exc, urllib3.exceptions.NewConnectionError):
+        return "connection refused"
+    return type(exc).__name__
+
+
+def address_refusal(address: str) -> str | None:
+    """Why we will not connect to ``address`` (an IP literal), or ``None`` if we may."""
+    ip = ipaddress.ip_address(address.split("%", 1)[0])
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
+        ip = ip.ipv4_mapped
+    if ip.is_link_local or ip.is_multicast or ip.is_unspecified or ip.is_reserved:
+        return f"{ip} is a link-local, multicast or reserved address"
+    if (ip.is_private or ip.is_loopback) and not settings.IMPORT_ALLOW_PRIVATE_HOSTS:
+        return f"{ip} is a private or loopback address (IMPORT_ALLOW_PRIVATE_HOSTS is off)"
+    if not ip.is_global and not (ip.is_private or ip.is_loopback):
+        return f"{ip} is not a public address"
+    return None
+
+
+def resolve_checked(host: str, port: int) -> str:
+    """The one address of ``host`` we will connect to; :class:`FetchError` if any is refused.
+
+    Every address the name resolves to is checked: a name that answers both a
+    public and a private address is refused, whichever a client would pick.
+    """
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError) as exc:
+        raise FetchError(f"The host name {host!r} does not resolve.") from exc
+    addresses = list(dict.fromkeys(info[4][0] for info in infos))
+    if not addresses:
+        raise FetchError(f"The host name {host!r} does not resolve.")
+    for address in addresses:
+        refusal = address_refusal(address)
+        if refusal:
+            raise FetchError(f"Refused to fetch from {host}: {refusal}.")
+    return addresses[0]
+
+
+def _split(url: str) -> tuple[str, str, int, str]:
+    """(scheme, host, port, path?query) of an http(s) URL; :class:`FetchError` otherwise."""
+    url = url.strip()
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as exc:
+        raise FetchError(f"{url!r} is not a valid URL.") from exc
+    if parts.scheme not in ("http", "https"):
+        raise FetchError(f"Only http and https URLs can be imported, not {url[:80]!r}.")
+    if not parts.hostname:
+        raise FetchError(f"{url!r} has no host name.")
+    if parts.username or parts.password:
+        raise FetchError("URLs with a user name or password are not accepted.")
+    port = port or (443 if parts.scheme == "https" else 80)
+    target = parts.path or "/"
+    if parts.query:
+        target = f"{target}?{parts.query}"
+    return parts.scheme, parts.hostname, port, target
+
+
+def _pool(scheme: str, host: str, address: str, port: int) -> urllib3.HTTPConnectionPool:
+    timeout = urllib3.Timeout(
+        connect=settings.IMPORT_CONNECT_TIMEOUT_SECONDS, read=settings.IMPORT_READ_TIMEOUT_SECONDS
+    )
+    if scheme == "https":
+        return urllib3.HTTPSConnectionPool(
+            address,
+            port,
+            timeout=timeout,
+            retries=False,
+            maxsize=1,
+            server_hostname=host,
+            assert_hostname=host,
+            cert_reqs="CERT_REQUIRED",
+        )
+    return urllib3.HTTPConnectionPool(address, port, timeout=timeout, retries=False, maxsize=1)
+
+
+@contextlib.contextmanager
+def open_url(url: str, *, accept: str = "*/*") -> Iterator[Fetched]:
+    """GET ``url`` following up to :data:`MAX_REDIRECTS` checked redirects; yield the answer.
+
+    Raises :class:`FetchError` for a refused or malformed URL, a network
+    error, a timeout, too many redirects or an HTTP error status (with a
+    reason: not found, needs a login…). The body is not read until the
+    caller iterates :meth:`Fetched.chunks`.
+    """
+    current = url.strip()
+    for _ in range(MAX_REDIRECTS + 1):
+        scheme, host, port, target = _split(current)
+        address = resolve_checked(host, port)
+        default_port = 443 if scheme == "https" else 80
+        host_header = host if port == default_port else f"{host}:{port}"
+        if ":" in host and not host.startswith("["):
+            host_header = f"[{host}]" if port == default_port else f"[{host}]:{port}"
+        pool = _pool(scheme, host, address, port)
+        try:
+            response = pool.urlopen(
+                "GET",
+                target,
+                headers={"Host": host_header, "User-Agent": USER_AGENT, "Accept": accept},
+                redirect=False,
+                preload_content=False,
+                assert_same_host=False,
+            )
+        except (urllib3.exceptions.HTTPError, OSError) as exc:
+            pool.close()
+            raise FetchError(f"Could not fetch {current}: {_reason(exc)}.") from exc
+        try:
+            if response.status in _REDIRECTS:
+                location = response.headers.get("Location")
+                if not location:
+                    raise FetchError(f"{current} redirects without saying where to.")
+                current = urljoin(current, location.strip())
+                continue
+            if response.status >= 400:
+                raise FetchError(_status_message(current, response.status))
+            yield Fetched(current, response.status, response.headers, response)
+            return
+        finally:
+            response.release_conn()
+            response.close()
+            pool.close()
+    raise FetchError(f"{url} redirects more than {MAX_REDIRECTS} times.")
+
+
+def _status_message(url: str, status: int) -> str:
+    if status in (401, 403):
+        return f"{url} answered {status}: it needs a login or is private."
+    if status in (404, 410):
+        return f"{url} answered {status}: not found."
+    return f"{url} answered HTTP {status}."

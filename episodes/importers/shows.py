@@ -1,0 +1,448 @@
+"""Importing a show: the old host's show and items become a Podcast and its Episodes here.
+
+Identity is kept exactly (each item's guid verbatim with its ``isPermaLink``,
+the show's ``podcast:guid``), so no listener's app sees a new episode. Every
+enclosure is downloaded (at most ``IMPORT_PARALLEL_DOWNLOADS`` at once) into
+the uploads storage as the episode's source and goes through the normal
+pipeline (probe, transcode, renditions) via :func:`episodes.uploads.confirm_upload`.
+
+Re-running resumes: the show is found again (its ``podcast:guid``, or an
+earlier run of the same source), episodes already holding audio are skipped,
+drafts whose download failed or never finished are downloaded again.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.files.base import ContentFile
+from django.db import close_old_connections, transaction
+from django.utils import timezone
+from django.utils.text import slugify
+
+from episodes import categories
+from episodes.artwork import validate_cover_art
+from episodes.importers.media import MediaError, download_media, fetch_image
+from episodes.importers.parity import parity_report
+from episodes.importers.rss import FeedError, parse_feed
+from episodes.importers.safe_http import FetchError, open_url
+from episodes.importers.source import SourceItem, SourceShow
+from episodes.ingest import create_episode
+from episodes.models import Episode, ImportRun, Podcast, language_validator
+from episodes.uploads import UploadError, confirm_upload, upload_key_for
+
+log = logging.getLogger(__name__)
+
+FALLBACK_CATEGORY = "Society & Culture"
+GUID_MAX_CHARS = Episode._meta.get_field("guid").max_length
+
+
+class ImportRefused(Exception):
+    """The import cannot go ahead (locked show, slug taken, unreadable feed…); says why."""
+
+
+@dataclass
+class Progress:
+    """What a long import reports as it goes (the command's bars, the admin's page)."""
+
+    on_found: Callable[[int, int], object] = lambda items, media: None
+    on_downloaded: Callable[[], object] = lambda: None
+
+
+@dataclass
+class Plan:
+    """What an import does or would do: counts and the problems found."""
+
+    podcast: Podcast | None
+    new_items: list[SourceItem] = field(default_factory=list)
+    already_imported: list[SourceItem] = field(default_factory=list)
+    problems: list[dict] = field(default_factory=list)
+
+
+# --- reading the source ----------------------------------------------------------
+
+
+def read_feed_source(source: str) -> SourceShow:
+    """The show in the feed at URL ``source``, or in the local file ``source``.
+
+    Raises :class:`ImportRefused` with the reason for an unreachable, oversized,
+    HTML or malformed feed.
+    """
+    source = source.strip()
+    if "://" not in source and Path(source).is_file():
+        path = Path(source)
+        if path.stat().st_size > settings.IMPORT_FEED_MAX_BYTES:
+            raise ImportRefused(f"{path} is larger than IMPORT_FEED_MAX_BYTES.")
+        body, url, content_type = path.read_bytes(), path.resolve().as_uri(), ""
+    else:
+        body, url, content_type = fetch_feed(source)
+    try:
+        return parse_feed(body, url=url, content_type=content_type)
+    except FeedError as exc:
+        raise ImportRefused(str(exc)) from exc
+
+
+def fetch_feed(url: str) -> tuple[bytes, str, str]:
+    """(body, final URL, Content-Type header) of the feed at ``url``, within the caps."""
+    deadline = time.monotonic() + settings.IMPORT_FEED_TIMEOUT_SECONDS
+    try:
+        with open_url(url, accept="application/rss+xml, application/xml;q=0.9, */*;q=0.5") as r:
+            limit = settings.IMPORT_FEED_MAX_BYTES
+            if r.content_length is not None and r.content_length > limit:
+                raise ImportRefused(
+                    f"The feed is {r.content_length:,} bytes; the limit "
+                    f"(IMPORT_FEED_MAX_BYTES) is {limit:,}."
+                )
+            body = b"".join(r.chunks(max_bytes=limit, deadline=deadline))
+            return body, r.url, r.headers.get("Content-Type", "")
+    except FetchError as exc:
+        raise ImportRefused(str(exc)) from exc
+
+
+# --- checks ----------------------------------------------------------------------------
+
+
+def check_ownership(show: SourceShow, *, user, owner_confirmed: bool) -> None:
+    """Refuse a ``podcast:locked`` show unless the importer shows they own it.
+
+    The Podcasting 2.0 spec asks hosts to refuse a locked feed unless its
+    owner confirms (the e-mail in the feed, or an explicit confirmation):
+    https://github.com/Podcastindex-org/podcast-namespace/blob/main/docs/tags/locked.md
+    """
+    if not show.locked or owner_confirmed:
+        return
+    owners = {e.strip().lower() for e in (show.locked_owner, show.owner_email) if e.strip()}
+    email = (getattr(user, "email", "") or "").strip().lower()
+    if email and email in owners:
+        return
+    shown = ", ".join(sorted(owners)) or "no address given"
+    raise ImportRefused(
+        "This show is locked (podcast:locked is yes): its owner asked hosts not to import it. "
+        f"Import it as the owner (your account's e-mail must be the feed's owner e-mail: "
+        f"{shown}), or confirm that you own it (--i-own-this-show / the “I own this show” box)."
+    )
+
+
+def artwork_problems(data: bytes, name: str) -> list[str]:
+    """Apple's artwork rules this image breaks (not square, too small, CMYK, > 3000 px…)."""
+    try:
+        validate_cover_art(ContentFile(data, name=name))
+    except ValidationError as exc:
+        return list(exc.messages)
+    return []
+
+
+def _category(show: SourceShow, problems: list[dict]) -> tuple[str, str]:
+    valid = set(categories.all_values())
+    found = []
+    for name, sub in show.categories:
+        value = f"{name}{categories.SEPARATOR}{sub}" if sub else name
+        if value in valid:
+            found.append(value)
+        elif name in valid:
+            found.append(name)
+        else:
+            problems.append(_problem("", f"category “{value}” is not one of Apple's; left out"))
+    found = list(dict.fromkeys(found))
+    if not found:
+        problems.append(
+            _problem("", f"no Apple category in the feed; set to “{FALLBACK_CATEGORY}”, change it")
+        )
+        found = [FALLBACK_CATEGORY]
+    return found[0], found[1] if len(found) > 1 else ""
+
+
+def _problem(guid: str, problem: str, *, dropped: bool = False) -> dict:
+    return {"guid": guid, "problem": problem, "dropped": dropped}
+
+
+def _podcast_guid(show: SourceShow, problems: list[dict]) -> uuid.UUID | None:
+    if not show.podcast_guid:
+        return None
+    try:
+        return uuid.UUID(show.podcast_guid)
+    except ValueError:
+        problems.append(
+            _problem("", f"podcast:guid “{show.podcast_guid}” is not a UUID; a new one is derived")
+        )
+        return None
+
+
+# --- the import ------------------------------------------------------------------------
+
+
+def find_podcast(run: ImportRun, show: SourceShow) -> Podcast | None:
+    """The show an earlier run of this import created here, if any."""
+    if run.podcast_id:
+        return run.podcast
+    guid = _podcast_guid(show, [])
+    if guid is not None:
+        found = Podcast.objects.filter(podcast_guid=guid).first()
+        if found:
+            return found
+    earlier = (
+        ImportRun.objects.filter(source=run.source, podcast__isnull=False)
+        .exclude(pk=run.pk)
+        .order_by("-pk")
+        .first()
+    )
+    return earlier.podcast if earlier else None
+
+
+def plan_import(run: ImportRun, show: SourceShow, *, user) -> Plan:
+    """What importing ``show`` would do; writes nothing. Raises :class:`ImportRefused`."""
+    check_ownership(show, user=user, owner_confirmed=run.owner_confirmed)
+    podcast = find_podcast(run, show)
+    if podcast is not None and user is not None and not podcast.is_managed_by(user):
+        raise ImportRefused(f"This show is already hosted here as “{podcast.slug}”, not by you.")
+    if podcast is None:
+        slug = run.slug or slugify(show.title)[:64] or "imported-show"
+        if Podcast.objects.filter(slug=slug).exists():
+            raise ImportRefused(f"The slug “{slug}” is taken; choose another (--slug).")
+    plan = Plan(podcast=podcast)
+    existing = {}
+    if podcast is not None:
+        existing = dict(podcast.episodes.values_list("guid", "status"))
+    seen: set[str] = set()
+    for item in show.items:
+        if item.unusable:
+            plan.problems.append(_problem(item.guid, item.unusable, dropped=True))
+        elif len(item.guid) > GUID_MAX_CHARS:
+            why = f"a guid longer than {GUID_MAX_CHARS} characters"
+            plan.problems.append(_problem(item.guid[:200], why, dropped=True))
+        elif item.guid in seen:
+            plan.problems.append(
+                _problem(item.guid, "a second item with the same guid", dropped=True)
+            )
+        elif existing.get(item.guid, Episode.Status.DRAFT) != Episode.Status.DRAFT:
+            plan.already_imported.append(item)
+        else:
+            plan.new_items.append(item)
+            if item.published_at is None:
+                plan.problems.append(_problem(item.guid, "no pubDate: published at import time"))
+        seen.add(item.guid)
+    return plan
+
+
+def import_show(
+    run: ImportRun, show: SourceShow, *, user, progress: Progress | None = None
+) -> Plan:
+    """Import ``show`` into the run's podcast (created if new); return what was done.
+
+    Idempotent and resumable (see the module docstring). A failed download
+    fails that one episode (a draft with the reason in its error) and is
+    listed in ``run.problems``; the others go on. Raises
+    :class:`ImportRefused` before writing anything if the show may not be imported.
+    """
+    progress = progress or Progress()
+    now = timezone.now()
+    run.mark_running(now=now)
+    plan = plan_import(run, show, user=user)
+    problems = plan.problems
+    podcast = _save_podcast(run, show, plan.podcast, user=user, problems=problems)
+    plan.podcast = podcast
+    with transaction.atomic():  # one commit for the whole list, not one per episode
+        episodes = [_save_episode(podcast, item, now) for item in plan.new_items]
+    old = [item.snapshot() for item in show.items]
+    todo = [] if run.skip_media else [(e, i) for e, i in zip(episodes, plan.new_items, strict=True)]
+    if run.skip_media and episodes:
+        problems.append(
+            _problem("", f"{len(episodes)} episodes imported without audio (skip media)")
+        )
+    run.record_found(old_items=old, problems=problems, media_total=len(todo))
+    progress.on_found(len(show.items), len(todo))
+    _download_all(run, todo, show, problems, progress)
+    run.record_problems(problems)
+    run.mark_done()
+    return plan
+
+
+def _save_podcast(
+    run: ImportRun, show: SourceShow, podcast: Podcast | None, *, user, problems: list[dict]
+) -> Podcast:
+    created = podcast is None
+    if created:
+        category, second = _category(show, problems)
+        language = show.language
+        try:
+            language_validator(language)
+        except ValidationError:
+            problems.append(_problem("", f"language “{language}” is not a language tag; set “en”"))
+            language = "en"
+        podcast = Podcast(
+            slug=run.slug or slugify(show.title)[:64] or "imported-show",
+            title=show.title[:255] or "Imported show",
+            description=show.description_html,
+            author=show.author[:255],
+            owner_name=show.owner_name[:255],
+            owner_email=show.owner_email[:254],
+            language=language,
+            category=category,
+            second_category=second,
+            explicit=show.explicit,
+            show_type=show.show_type,
+            link=show.link[:200],
+            copyright=show.copyright[:255],
+            podcast_guid=_podcast_guid(show, problems),
+            locked=True if show.locked is None else show.locked,
+        )
+        with transaction.atomic():
+            podcast.save()
+            if user is not None:
+                podcast.members.add(user)
+            run.podcast = podcast
+            run.save(update_fields=["podcast"])
+    elif run.podcast_id != podcast.pk:
+        run.podcast = podcast
+        run.save(update_fields=["podcast"])
+    if show.image_url and not podcast.cover:
+        _import_artwork(show.image_url, "", problems, lambda n, d: podcast.cover.save(n, d))
+    return podcast
+
+
+def _import_artwork(url: str, guid: str, problems: list[dict], save) -> None:
+    """Store the artwork at ``url`` as it is; flag (never alter) what breaks Apple's rules."""
+    try:
+        data, name = fetch_image(url)
+    except MediaError as exc:
+        problems.append(_problem(guid, f"artwork not imported: {exc}"))
+        return
+    found = artwork_problems(data, name)
+    if any("not an image" in p for p in found):
+        problems.append(_problem(guid, f"artwork {url} is not an image; not imported"))
+        return
+    save(name, ContentFile(data))
+    for p in found:
+        problems.append(_problem(guid, f"artwork imported as is, but Apple will refuse it: {p}"))
+
+
+def _save_episode(podcast: Podcast, item: SourceItem, now: datetime) -> Episode:
+    fields = {
+        "description": item.description_html,
+        "season": item.season,
+        "number": item.number,
+        "episode_type": item.episode_type,
+        "explicit": item.explicit,
+        "publish_at": item.published_at or now,
+        "guid_is_permalink": item.guid_is_permalink,
+    }
+    episode = podcast.episodes.filter(guid=item.guid).first()
+    if episode is not None:  # a draft an earlier run created: refresh what the feed says
+        for name, value in {**fields, "title": item.title}.items():
+            setattr(episode, name, value)
+        episode.save()
+        return episode
+    return create_episode(podcast, item.title, guid=item.guid, **fields)
+
+
+def _download_all(run: ImportRun, todo, show: SourceShow, problems, progress: Progress) -> None:
+    """Download every episode's audio in parallel; record each in the main thread."""
+    if not todo:
+        return
+    workers = max(1, settings.IMPORT_PARALLEL_DOWNLOADS)
+    pending: dict[Future, tuple[Episode, SourceItem, str]] = {}
+    queue = list(todo)
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="import") as pool:
+        while queue or pending:
+            while queue and len(pending) < workers:
+                episode, item = queue.pop(0)
+                key = upload_key_for(episode, item.media.filename)
+                pending[pool.submit(_download, item, key)] = (episode, item, key)
+            done, _ = wait(pending, return_when=FIRST_COMPLETED)
+            for future in done:
+                episode, item, key = pending.pop(future)
+                _record(episode, item, key, future, show, problems)
+                run.record_downloaded()
+                progress.on_downloaded()
+
+
+def _download(item: SourceItem, key: str) -> int:
+    try:
+        return download_media(item.media, key)
+    finally:
+        close_old_connections()  # threads never use the database, but be sure
+
+
+def _record(episode, item, key, future: Future, show: SourceShow, problems: list[dict]) -> None:
+    try:
+        size = future.result()
+    except MediaError as exc:
+        episode.record_import_failure(str(exc))
+        problems.append(_problem(item.guid, f"audio not imported: {exc}", dropped=True))
+        return
+    if item.image_url and item.image_url != show.image_url and not episode.image:
+        _import_artwork(
+            item.image_url, item.guid, problems, lambda n, d: episode.image.save(n, d, save=False)
+        )
+        if episode.image:
+            episode.save(update_fields=["image", "updated_at"])
+    try:
+        confirm_upload(episode, key=key, filename=item.media.filename)
+    except UploadError as exc:
+        episode.record_import_failure(str(exc))
+        problems.append(_problem(item.guid, f"audio not imported: {exc}", dropped=True))
+        return
+    log.info("imported %s (%s bytes) as episode %s", item.guid, size, episode.pk)
+
+
+def import_status(run: ImportRun) -> dict:
+    """What the admin's import page polls: status, the three counters, and the report once done."""
+    processed = 0
+    if run.podcast_id:
+        processed = run.podcast.episodes.filter(
+            guid__in=[i["guid"] for i in run.old_items],
+            status__in=(Episode.Status.READY, Episode.Status.FAILED),
+        ).count()
+    data = {
+        "id": run.pk,
+        "status": run.status,
+        "status_display": run.get_status_display(),
+        "error_message": run.error_message,
+        "items_found": run.items_found,
+        "media_total": run.media_total,
+        "media_downloaded": run.media_downloaded,
+        "processed": processed,
+        "podcast_slug": run.podcast.slug if run.podcast_id else "",
+        "report": [],
+        "clean": None,
+    }
+    if run.status == ImportRun.Status.DONE:
+        report = parity_report(run)
+        data["report"] = report.lines()
+        data["clean"] = report.clean
+    return data
+
+
+def run_feed_import(run_id: int) -> str:
+    """Run (or resume) the RSS import ``run_id`` as its requester. Idempotent.
+
+    A refused import (locked, unreachable, not a feed…) fails the run with the reason.
+    """
+    run = ImportRun.objects.select_related("requested_by", "podcast").filter(pk=run_id).first()
+    if run is None or run.status in (ImportRun.Status.DONE, ImportRun.Status.FAILED):
+        return "nothing to do"
+    try:
+        show = read_feed_source_url(run.source)
+        import_show(run, show, user=run.requested_by)
+    except ImportRefused as exc:
+        run.mark_failed(str(exc))
+        return "refused"
+    return "imported"
+
+
+def read_feed_source_url(url: str) -> SourceShow:
+    """Like :func:`read_feed_source`, but a URL only: a web form never names a local file."""
+    body, final, content_type = fetch_feed(url)
+    try:
+        return parse_feed(body, url=final, content_type=content_type)
+    except FeedError as exc:
+        raise ImportRefused(str(exc)) from exc
