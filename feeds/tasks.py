@@ -6,7 +6,12 @@ in ``CELERY_BEAT_SCHEDULE`` (:mod:`podcasthost.settings`).
 
 from __future__ import annotations
 
+from django.conf import settings
+from django.utils import timezone
+
 from feeds import publishing
+from feeds.analytics import log_queue
+from feeds.analytics import pipeline as analytics_pipeline
 from podcasthost.tasks import task
 
 
@@ -20,3 +25,21 @@ def publish_feed_task(*, podcast_id: int) -> None:
 def publish_due_feeds() -> None:
     """Periodic sweep: queue publishes for scheduled episodes now due and lost/failed ones."""
     publishing.publish_due()
+
+
+@task(expires=60)
+def consume_cdn_logs() -> dict[str, int] | None:
+    """Periodic: ingest the log files ``CDN_LOGS_QUEUE_URL`` announces. A no-op when unset."""
+    queue_url = settings.CDN_LOGS_QUEUE_URL
+    if not queue_url:
+        return None
+    return log_queue.consume_queue(queue_url)
+
+
+@task(expires=120)
+def aggregate_downloads() -> dict[str, int] | None:
+    """Periodic: count pending download events, then delete what retention no longer keeps.
+
+    Idempotent; skipped (``None``) while another aggregation runs.
+    """
+    return analytics_pipeline.aggregate_and_prune(now=timezone.now())
