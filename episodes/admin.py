@@ -11,9 +11,10 @@ from datetime import datetime
 
 from django import forms
 from django.contrib import admin
-from django.db.models import Count
+from django.db.models import Count, IntegerField, OuterRef, Subquery, Sum
+from django.db.models.functions import Coalesce
 from django.http import Http404
-from django.urls import reverse
+from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.html import format_html
@@ -22,6 +23,8 @@ from episodes.admin_actions import retry_processing
 from episodes.live_status import SOURCE_FIELDS, episode_status, source_display
 from episodes.models import Episode, Podcast
 from episodes.units import episode_count, format_duration
+from feeds.analytics import dashboard
+from feeds.analytics.models import EpisodeDownloadDay
 
 OWNER_EMAIL_REQUIRED = (
     "Apple Podcasts refuses a feed without an owner e-mail (itunes:owner/itunes:email): "
@@ -60,6 +63,7 @@ class PodcastAdmin(TenantAdmin):
     readonly_fields = (
         "feed_url_link",
         "feed_records",
+        "downloads_link",
         "podcast_guid",
         "created_at",
         "updated_at",
@@ -67,7 +71,17 @@ class PodcastAdmin(TenantAdmin):
     fieldsets = (
         (
             None,
-            {"fields": ("title", "slug", "feed_url_link", "feed_records", "description", "cover")},
+            {
+                "fields": (
+                    "title",
+                    "slug",
+                    "feed_url_link",
+                    "feed_records",
+                    "downloads_link",
+                    "description",
+                    "cover",
+                )
+            },
         ),
         (
             "Directory listing",
@@ -115,6 +129,44 @@ class PodcastAdmin(TenantAdmin):
             episode_count(state.item_count),
             links,
         )
+
+    @admin.display(description="Downloads")
+    def downloads_link(self, obj: Podcast) -> str:
+        if not obj.pk:
+            return "-"
+        return format_html(
+            '<a href="{}">Downloads dashboard</a> · <a href="{}">CSV</a>',
+            reverse("admin:episodes_podcast_downloads", args=[obj.pk]),
+            reverse("admin:episodes_podcast_downloads_csv", args=[obj.pk]),
+        )
+
+    def get_urls(self):
+        own = [
+            path(
+                "<path:object_id>/downloads/",
+                self.admin_site.admin_view(self.downloads_view),
+                name="episodes_podcast_downloads",
+            ),
+            path(
+                "<path:object_id>/downloads.csv",
+                self.admin_site.admin_view(self.downloads_csv_view),
+                name="episodes_podcast_downloads_csv",
+            ),
+        ]
+        return own + super().get_urls()  # before the catch-all "<object_id>/"
+
+    def _viewable(self, request, object_id: str) -> Podcast:
+        podcast = self.get_object(request, object_id)  # 404 outside the user's shows
+        if not self.has_view_or_change_permission(request, podcast):
+            raise Http404("No such show, or not one of yours.")
+        return podcast
+
+    def downloads_view(self, request, object_id: str):
+        podcast = self._viewable(request, object_id)
+        return dashboard.dashboard(request, podcast, self.admin_site.each_context(request))
+
+    def downloads_csv_view(self, request, object_id: str):
+        return dashboard.csv_export(self._viewable(request, object_id))
 
     @admin.display(description="Episodes", ordering="episodes_total")
     def episode_count(self, obj: Podcast) -> str:
@@ -185,7 +237,7 @@ def _source_field(name: str):
 
 @admin.register(Episode)
 class EpisodeAdmin(TenantAdmin):
-    list_display = ("title", "show", "status_progress", "publication", "duration")
+    list_display = ("title", "show", "status_progress", "publication", "duration", "downloads")
     list_filter = ("status", ("podcast", admin.RelatedOnlyFieldListFilter), "episode_type")
     list_select_related = ("podcast",)
     search_fields = ("title", "slug", "podcast__title", "podcast__slug")
@@ -244,6 +296,26 @@ class EpisodeAdmin(TenantAdmin):
     @admin.display(description="Duration", ordering="duration_seconds")
     def duration(self, obj: Episode) -> str:
         return format_duration(obj.duration_seconds)
+
+    @admin.display(description="Downloads", ordering="downloads_total")
+    def downloads(self, obj: Episode) -> str:
+        return f"{obj.downloads_total:,}"
+
+    def get_queryset(self, request):
+        # All-time downloads per episode in the list: one subquery, not a query per row.
+        per_episode = (
+            EpisodeDownloadDay.objects.filter(episode=OuterRef("pk"))
+            .values("episode")
+            .annotate(n=Sum("downloads"))
+            .values("n")
+        )
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                downloads_total=Coalesce(Subquery(per_episode), 0, output_field=IntegerField())
+            )
+        )
 
     def get_list_display(self, request):
         # A creator with one show needs no column repeating its name: the width
