@@ -101,7 +101,14 @@ class PodcastAdmin(TenantAdmin):
             "Advanced",
             {
                 "classes": ("collapse",),
-                "fields": ("locked", "new_feed_url", "podcast_guid", "created_at", "updated_at"),
+                "fields": (
+                    "measurement_prefix",
+                    "locked",
+                    "new_feed_url",
+                    "podcast_guid",
+                    "created_at",
+                    "updated_at",
+                ),
             },
         ),
     )

@@ -203,14 +203,21 @@ def render_feed(podcast: Podcast, episodes: Sequence[Episode], *, built_at: date
             unique_id_is_permalink=False,
             pubdate=episode.publish_at,
             enclosures=[
-                Enclosure(media.url(enclosure.key), str(enclosure.size_bytes), enclosure.mime_type)
+                Enclosure(
+                    # The show's measurement prefix (OP3, Podtrac), if it has one.
+                    podcast.measured_url(media.url(enclosure.key)),
+                    str(enclosure.size_bytes),
+                    enclosure.mime_type,
+                )
             ],
             duration_seconds=round(duration) if duration is not None else None,
             episode_type=episode.episode_type,
             season=episode.season,
             number=episode.number,
             explicit=episode.explicit,
-            alternates=[_Alternate.of(r, media.url(r.key)) for r in alternates],
+            alternates=[
+                _Alternate.of(r, podcast.measured_url(media.url(r.key))) for r in alternates
+            ],
         )
     out = BytesIO()
     feed.write(out, "UTF-8")
