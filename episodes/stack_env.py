@@ -29,6 +29,7 @@ APP_ENV_VARS = frozenset(
         "MEDIACONVERT_ENDPOINT_URL",
         "INGEST_QUEUE_URL",
         "JOB_EVENTS_QUEUE_URL",
+        "CDN_LOGS_QUEUE_URL",
     }
 )
 MEDIACONVERT_BACKEND = "episodes.transcoders.mediaconvert.MediaConvertTranscoder"
