@@ -28,11 +28,13 @@ from feeds.analytics.models import (
     DownloadEvent,
     EpisodeDownloadDay,
     ListeningWindow,
+    insert_rows,
+    update_rows,
 )
 
 logger = logging.getLogger(__name__)
 
-BATCH = 2000
+BATCH = 5000
 LEASE = timedelta(minutes=10)
 # Windows stay this long after opening: an event delayed in a CDN log may still join.
 WINDOW_KEEP = timedelta(days=2)
@@ -56,6 +58,33 @@ def _release() -> None:
     AggregationLease.objects.filter(name="downloads").update(until=None)
 
 
+class _Window:
+    """A :class:`ListeningWindow` row while a batch is counted (plain, for speed)."""
+
+    __slots__ = ("counted", "dirty", "listener", "pk", "ranges", "rendition_id", "started_at")
+
+    def __init__(self, pk, rendition_id, listener, started_at, ranges, counted) -> None:
+        self.pk, self.rendition_id, self.listener = pk, rendition_id, listener
+        self.started_at, self.ranges, self.counted = started_at, ranges, counted
+        self.dirty = False
+
+
+_EVENT_FIELDS = (
+    "pk",
+    "at",
+    "rendition_id",
+    "listener",
+    "listener_before",
+    "first_byte",
+    "last_byte",
+    "app",
+    "device",
+    "os",
+)
+# Below every backend's limit of parameters in one query.
+_IN_CHUNK = 900
+
+
 def aggregate_downloads(*, now: datetime) -> dict[str, int]:
     """Count every pending event; return ``{"events": n, "downloads": m}``.
 
@@ -66,16 +95,22 @@ def aggregate_downloads(*, now: datetime) -> dict[str, int]:
         raise Busy("Another aggregation is running.")
     totals = {"events": 0, "downloads": 0}
     try:
-        thresholds: dict[int, tuple[int, int, int]] = {}
+        facts: dict[int, tuple[int, int, int]] = {}
         while True:
             with transaction.atomic():
                 batch = list(
-                    DownloadEvent.objects.filter(aggregated=False).order_by("at", "pk")[:BATCH]
+                    DownloadEvent.objects.filter(aggregated=False)
+                    .order_by("at", "pk")
+                    .values_list(*_EVENT_FIELDS)[:BATCH]
                 )
                 if not batch:
                     break
-                totals["downloads"] += _count_batch(batch, thresholds)
-                DownloadEvent.objects.filter(pk__in=[e.pk for e in batch]).update(aggregated=True)
+                totals["downloads"] += _count_batch(batch, facts)
+                ids = [event[0] for event in batch]
+                for i in range(0, len(ids), _IN_CHUNK):
+                    DownloadEvent.objects.filter(pk__in=ids[i : i + _IN_CHUNK]).update(
+                        aggregated=True
+                    )
                 totals["events"] += len(batch)
     finally:
         _release()
@@ -96,45 +131,64 @@ def _rendition_facts(ids: set[int], known: dict[int, tuple[int, int, int]]) -> N
         )
 
 
-def _count_batch(batch: list[DownloadEvent], facts: dict[int, tuple[int, int, int]]) -> int:
-    _rendition_facts({e.rendition_id for e in batch}, facts)
-    listeners = {e.listener for e in batch} | {e.listener_before for e in batch}
-    earliest, latest = batch[0].at, batch[-1].at
-    windows: dict[tuple[int, str], list[ListeningWindow]] = {}
-    for window in ListeningWindow.objects.filter(
-        rendition_id__in={e.rendition_id for e in batch},
-        listener__in=listeners,
-        started_at__gt=earliest - rules.WINDOW,
-        started_at__lt=latest + rules.WINDOW,
-    ):
-        windows.setdefault((window.rendition_id, window.listener), []).append(window)
-    changed: dict[int, ListeningWindow] = {}
-    created: list[ListeningWindow] = []
+def _load_windows(batch: list[tuple]) -> dict[tuple[int, str], list[_Window]]:
+    """The stored windows the batch's listeners may extend, by (rendition, listener)."""
+    listeners = sorted({e[3] for e in batch} | {e[4] for e in batch})
+    earliest, latest = batch[0][1], batch[-1][1]
+    windows: dict[tuple[int, str], list[_Window]] = {}
+    for i in range(0, len(listeners), _IN_CHUNK):
+        rows = ListeningWindow.objects.filter(
+            listener__in=listeners[i : i + _IN_CHUNK],
+            started_at__gt=earliest - rules.WINDOW,
+            started_at__lt=latest + rules.WINDOW,
+        ).values_list("pk", "rendition_id", "listener", "started_at", "ranges", "counted")
+        for row in rows:
+            window = _Window(*row)
+            windows.setdefault((window.rendition_id, window.listener), []).append(window)
+    return windows
+
+
+def _count_batch(batch: list[tuple], facts: dict[int, tuple[int, int, int]]) -> int:
+    _rendition_facts({e[2] for e in batch}, facts)
+    windows = _load_windows(batch)
+    created: list[_Window] = []
     episodes: Counter[tuple[int, date]] = Counter()
     apps: Counter[tuple[int, date, str]] = Counter()
     devices: Counter[tuple[int, date, str, str]] = Counter()
-    for event in batch:
-        episode_id, podcast_id, threshold = facts[event.rendition_id]
-        window = _window_for(event, windows)
+    for _pk, at, rendition_id, listener, before, first, last, app, device, os in batch:
+        episode_id, podcast_id, threshold = facts[rendition_id]
+        window = _window_for(
+            at, windows.get((rendition_id, listener), ()), windows.get((rendition_id, before), ())
+        )
         if window is None:
-            window = ListeningWindow(
-                rendition_id=event.rendition_id, listener=event.listener, started_at=event.at
-            )
-            windows.setdefault((event.rendition_id, event.listener), []).append(window)
+            window = _Window(None, rendition_id, listener, at, [], False)
+            windows.setdefault((rendition_id, listener), []).append(window)
             created.append(window)
-        elif window.pk is not None:
-            changed[window.pk] = window
-        if event.at < window.started_at:  # a late log line from before the window opened
-            window.started_at = event.at
-        window.ranges = rules.merge_range(window.ranges, event.first_byte, event.last_byte)
+        window.dirty = True
+        if at < window.started_at:  # a late log line from before the window opened
+            window.started_at = at
+        window.ranges = rules.merge_range(window.ranges, first, last)
         if not window.counted and rules.covered_bytes(window.ranges) >= threshold:
             window.counted = True
             day = window.started_at.date()
             episodes[episode_id, day] += 1
-            apps[podcast_id, day, event.app] += 1
-            devices[podcast_id, day, event.device, event.os] += 1
-    ListeningWindow.objects.bulk_create(created)
-    ListeningWindow.objects.bulk_update(changed.values(), ["started_at", "ranges", "counted"])
+            apps[podcast_id, day, app] += 1
+            devices[podcast_id, day, device, os] += 1
+    insert_rows(
+        ListeningWindow,
+        ("rendition_id", "listener", "started_at", "ranges", "counted"),
+        ((w.rendition_id, w.listener, w.started_at, w.ranges, w.counted) for w in created),
+    )
+    update_rows(
+        ListeningWindow,
+        ("started_at", "ranges", "counted"),
+        (
+            (w.started_at, w.ranges, w.counted, w.pk)
+            for group in windows.values()
+            for w in group
+            if w.dirty and w.pk is not None
+        ),
+    )
     for (episode_id, day), n in episodes.items():
         _add(EpisodeDownloadDay, n, episode_id=episode_id, day=day)
     for (podcast_id, day, app), n in apps.items():
@@ -144,19 +198,20 @@ def _count_batch(batch: list[DownloadEvent], facts: dict[int, tuple[int, int, in
     return sum(episodes.values())
 
 
-def _window_for(
-    event: DownloadEvent, windows: dict[tuple[int, str], list[ListeningWindow]]
-) -> ListeningWindow | None:
-    """The listener's window within 24 hours of ``event``: the latest opened before it, else
+def _window_for(at: datetime, *groups) -> _Window | None:
+    """The listener's window within 24 hours of ``at``: the latest opened before it, else
     the earliest opened after it (a log line delivered late)."""
-    candidates = windows.get((event.rendition_id, event.listener), []) + windows.get(
-        (event.rendition_id, event.listener_before), []
-    )
-    before = [w for w in candidates if event.at - rules.WINDOW < w.started_at <= event.at]
-    if before:
-        return max(before, key=lambda w: w.started_at)
-    after = [w for w in candidates if event.at < w.started_at < event.at + rules.WINDOW]
-    return min(after, key=lambda w: w.started_at) if after else None
+    best_before = best_after = None
+    for group in groups:
+        for w in group:
+            if at - rules.WINDOW < w.started_at <= at:
+                if best_before is None or w.started_at > best_before.started_at:
+                    best_before = w
+            elif at < w.started_at < at + rules.WINDOW and (
+                best_after is None or w.started_at < best_after.started_at
+            ):
+                best_after = w
+    return best_before or best_after
 
 
 def _add(model, n: int, **key) -> None:

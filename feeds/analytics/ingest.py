@@ -26,12 +26,12 @@ from django.db import IntegrityError, transaction
 from episodes.models import Rendition
 from feeds.analytics.cloudfront import LogParser
 from feeds.analytics.models import DownloadEvent, ProcessedLogFile
-from feeds.analytics.rules import EventMaker
+from feeds.analytics.rules import Event, EventMaker, store_events
 from podcasthost.storage import get_storage
 
 logger = logging.getLogger(__name__)
 
-BATCH = 2000
+BATCH = 5000
 GZIP_MAGIC = b"\x1f\x8b"
 
 
@@ -113,7 +113,7 @@ def ingest_stream(
         with transaction.atomic():
             record = ProcessedLogFile.objects.create(name=name, processed_at=now)
             with opener() as raw, _text_lines(raw) as lines:
-                batch: list[DownloadEvent] = []
+                batch: list[Event] = []
                 for request in parser.requests(lines):
                     rendition_id = paths.get(request.path)
                     if rendition_id is None:
@@ -125,11 +125,9 @@ def ingest_stream(
                         continue
                     batch.append(event)
                     if len(batch) >= BATCH:
-                        DownloadEvent.objects.bulk_create(batch)
-                        result.events += len(batch)
+                        result.events += store_events(batch)
                         batch = []
-                DownloadEvent.objects.bulk_create(batch)
-                result.events += len(batch)
+                result.events += store_events(batch)
             result.lines, result.skipped = parser.lines, parser.skipped
             record.lines, record.events, record.skipped = (
                 result.lines,

@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from episodes.models import Rendition
 from feeds.analytics.models import DownloadEvent
-from feeds.analytics.rules import EventMaker, MediaRequest
+from feeds.analytics.rules import EventMaker, MediaRequest, store_events
 from podcasthost.client_ip import client_ip
 
 logger = logging.getLogger(__name__)
@@ -48,7 +48,7 @@ def track(
                 MediaRequest(bytes_served=sent, **facts), rendition_id
             )
             if not isinstance(event, str):
-                event.save()
+                store_events([event])
         except Exception:
             logger.exception("Could not record the download of %s", key)
 

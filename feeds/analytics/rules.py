@@ -26,12 +26,13 @@ import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import NamedTuple
 
 from django.db import IntegrityError, transaction
 
 from episodes.presets import get_preset
 from feeds.analytics.clients import classify
-from feeds.analytics.models import DownloadEvent, ListenerSalt
+from feeds.analytics.models import DownloadEvent, ListenerSalt, insert_rows
 
 COUNTED_METHODS = frozenset({"GET"})
 COUNTED_STATUSES = frozenset({200, 206})
@@ -55,6 +56,29 @@ class MediaRequest:
     bytes_served: int  # body bytes sent
     user_agent: str
     client_address: str
+
+
+class Event(NamedTuple):
+    """A raw download event, in the column order of :class:`DownloadEvent`."""
+
+    at: datetime
+    rendition_id: int
+    listener: str
+    listener_before: str
+    first_byte: int
+    last_byte: int
+    status: int
+    user_agent: str
+    app: str
+    device: str
+    os: str
+    source: str
+    aggregated: bool = False
+
+
+def store_events(events: list[Event]) -> int:
+    """Insert ``events`` as :class:`DownloadEvent` rows (one ``executemany``)."""
+    return insert_rows(DownloadEvent, Event._fields, events)
 
 
 def threshold_bytes(*, bitrate: int | None, size_bytes: int, preset: str = "") -> int:
@@ -145,26 +169,26 @@ class EventMaker:
             return "bot"
         return None
 
-    def event_for(self, request: MediaRequest, rendition_id: int) -> DownloadEvent | str:
-        """The unsaved raw event of ``request``, or the reason it is ignored."""
+    def event_for(self, request: MediaRequest, rendition_id: int) -> Event | str:
+        """The raw event of ``request`` (for :func:`store_events`), or why it is ignored."""
         reason = self.reason_to_ignore(request)
         if reason is not None:
             return reason
         client = classify(request.user_agent)
         listener, listener_before = self._listeners(request)
-        return DownloadEvent(
-            at=request.at,
-            rendition_id=rendition_id,
-            listener=listener,
-            listener_before=listener_before,
-            first_byte=request.first_byte,
-            last_byte=request.first_byte + request.bytes_served - 1,
-            status=request.status,
-            user_agent=request.user_agent[:512],
-            app=client.app[:100],
-            device=client.device[:100],
-            os=client.os[:40],
-            source=self.source,
+        return Event(
+            request.at,
+            rendition_id,
+            listener,
+            listener_before,
+            request.first_byte,
+            request.first_byte + request.bytes_served - 1,
+            request.status,
+            request.user_agent[:512],
+            client.app[:100],
+            client.device[:100],
+            client.os[:40],
+            self.source,
         )
 
     def _listeners(self, request: MediaRequest) -> tuple[str, str]:
