@@ -22,6 +22,17 @@ from django.db import connection, models
 
 from episodes.models import Episode, Podcast, Rendition
 
+__all__ = [
+    "AggregationLease",
+    "AppDownloadDay",
+    "DeviceDownloadDay",
+    "DownloadEvent",
+    "EpisodeDownloadDay",
+    "ListenerSalt",
+    "ListeningWindow",
+    "ProcessedLogFile",
+]
+
 
 def _preparers(model: type[models.Model], fields: Sequence[str]) -> list:
     prepared = []

@@ -136,3 +136,13 @@ def test_unknown_media_paths_still_404_and_record_nothing(client, db):
     assert response.status_code == 404
     assert not DownloadEvent.objects.exists()
     assert Rendition.objects.count() == 0
+
+
+def test_a_huge_user_agent_or_range_header_is_served_and_recorded_safely(client, served):
+    response, body = fetch(client, served, agent="Overcast/3.0 " + "x" * 100_000)
+    assert response.status_code == 200 and len(body) == SIZE
+    response, _ = fetch(client, served, range_header="bytes=" + "9" * 5000 + "-")
+    assert response.status_code == 416
+
+    (event,) = DownloadEvent.objects.all()
+    assert len(event.user_agent) == 512
