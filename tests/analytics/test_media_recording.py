@@ -32,7 +32,6 @@ def fetch(client, rendition, *, agent=OVERCAST, range_header=None, address="192.
         headers["HTTP_RANGE"] = range_header
     response = client.get(f"/media/{rendition.key}", **headers)
     body = b"".join(response.streaming_content) if response.streaming else response.content
-    response.close()
     return response, body
 
 
