@@ -55,7 +55,12 @@ def setup_django(var_dir: Path) -> None:
     os.environ.update(
         {
             "VAR_DIR": str(var_dir),
-            "DEBUG": "1",
+            # As in production: no debug cursor recording every query.
+            "DEBUG": "0",
+            "SECRET_KEY": "bench-" + "x" * 60,
+            "ALLOWED_HOSTS": "127.0.0.1,localhost",
+            "SECURE_SSL_REDIRECT": "0",
+            "SECURE_HSTS_SECONDS": "0",
             # Creating the catalogue queues feed publishes: run them in-process.
             "CELERY_TASK_ALWAYS_EAGER": "1",
             "LOG_LEVEL": "WARNING",
@@ -200,8 +205,6 @@ def run_child(var: Path, template_db: Path, log: Path, name: str) -> list[float]
     run_dir = var / name
     run_dir.mkdir()
     shutil.copy(template_db, run_dir / "db.sqlite3")
-    for secret in ("secret_key",):
-        shutil.copy(var / secret, run_dir / secret)
     env = {**os.environ, "VAR_DIR": str(run_dir)}
     out = subprocess.run(
         [sys.executable, __file__, "--child", str(log)],
