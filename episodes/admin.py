@@ -13,8 +13,9 @@ from datetime import datetime
 from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count
-from django.http import HttpResponseRedirect
+from django.db.models import Count, IntegerField, OuterRef, Subquery, Sum
+from django.db.models.functions import Coalesce
+from django.http import Http404, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
@@ -28,6 +29,8 @@ from episodes.live_status import SOURCE_FIELDS, episode_status, source_display
 from episodes.models import Episode, Podcast
 from episodes.units import episode_count, format_duration
 from feeds import gate
+from feeds.analytics import dashboard
+from feeds.analytics.models import EpisodeDownloadDay
 from feeds.embed import EMBED_HEIGHT, embed_height, embed_html
 from feeds.models import FeedPublication
 from feeds.publishing import PublishError, publish_feed
@@ -54,6 +57,7 @@ class PodcastAdmin(TenantAdmin):
         "embed_code",
         "feed_records",
         "feed_health",
+        "downloads_link",
         "podcast_guid",
         "created_at",
         "updated_at",
@@ -69,6 +73,7 @@ class PodcastAdmin(TenantAdmin):
                     "public_page",
                     "feed_records",
                     "feed_health",
+                    "downloads_link",
                     "description",
                     "cover",
                 )
@@ -101,7 +106,14 @@ class PodcastAdmin(TenantAdmin):
             "Advanced",
             {
                 "classes": ("collapse",),
-                "fields": ("locked", "new_feed_url", "podcast_guid", "created_at", "updated_at"),
+                "fields": (
+                    "measurement_prefix",
+                    "locked",
+                    "new_feed_url",
+                    "podcast_guid",
+                    "created_at",
+                    "updated_at",
+                ),
             },
         ),
     )
@@ -213,6 +225,16 @@ class PodcastAdmin(TenantAdmin):
                 name="episodes_podcast_import_status",
             ),
             path(
+                "<path:object_id>/downloads/",
+                self.admin_site.admin_view(self.downloads_view),
+                name="episodes_podcast_downloads",
+            ),
+            path(
+                "<path:object_id>/downloads.csv",
+                self.admin_site.admin_view(self.downloads_csv_view),
+                name="episodes_podcast_downloads_csv",
+            ),
+            path(
                 "<path:object_id>/publish-anyway/",
                 self.admin_site.admin_view(self.publish_anyway_view),
                 name="episodes_podcast_publish_anyway",
@@ -272,6 +294,29 @@ class PodcastAdmin(TenantAdmin):
                     level,
                 )
         return super().change_view(request, object_id, form_url, extra_context)
+
+    @admin.display(description="Downloads")
+    def downloads_link(self, obj: Podcast) -> str:
+        if not obj.pk:
+            return "-"
+        return format_html(
+            '<a href="{}">Downloads dashboard</a> · <a href="{}">CSV</a>',
+            reverse("admin:episodes_podcast_downloads", args=[obj.pk]),
+            reverse("admin:episodes_podcast_downloads_csv", args=[obj.pk]),
+        )
+
+    def _viewable(self, request, object_id: str) -> Podcast:
+        podcast = self.get_object(request, object_id)  # 404 outside the user's shows
+        if not self.has_view_or_change_permission(request, podcast):
+            raise Http404("No such show, or not one of yours.")
+        return podcast
+
+    def downloads_view(self, request, object_id: str):
+        podcast = self._viewable(request, object_id)
+        return dashboard.dashboard(request, podcast, self.admin_site.each_context(request))
+
+    def downloads_csv_view(self, request, object_id: str):
+        return dashboard.csv_export(self._viewable(request, object_id))
 
     @admin.display(description="Episodes", ordering="episodes_total")
     def episode_count(self, obj: Podcast) -> str:
@@ -410,11 +455,38 @@ class EpisodeAdmin(TenantAdmin):
 
     @admin.display(description="Publication", ordering="publish_at")
     def publication(self, obj: Episode) -> str:
-        return publication_state(obj, timezone.now())
+        now = timezone.now()
+        state = publication_state(obj, now)
+        if not obj.is_published(now):
+            return state
+        # Its downloads under the date: a column of their own would not fit 1280 px.
+        n = getattr(obj, "downloads_total", 0)
+        return format_html(
+            '{}<br><span class="downloads">{} download{}</span>',
+            state,
+            f"{n:,}",
+            "" if n == 1 else "s",
+        )
 
     @admin.display(description="Duration", ordering="duration_seconds")
     def duration(self, obj: Episode) -> str:
         return format_duration(obj.duration_seconds)
+
+    def get_queryset(self, request):
+        # All-time downloads per episode in the list: one subquery, not a query per row.
+        per_episode = (
+            EpisodeDownloadDay.objects.filter(episode=OuterRef("pk"))
+            .values("episode")
+            .annotate(n=Sum("downloads"))
+            .values("n")
+        )
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                downloads_total=Coalesce(Subquery(per_episode), 0, output_field=IntegerField())
+            )
+        )
 
     def get_list_display(self, request):
         # A creator with one show needs no column repeating its name: the width

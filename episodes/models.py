@@ -65,6 +65,26 @@ def validate_episode_slug_not_reserved(value: str) -> None:
 DESCRIPTION_MAX_BYTES = 4000
 
 
+def measured_url(prefix: str, url: str) -> str:
+    """``url`` behind a measurement ``prefix`` (OP3, Podtrac); ``url`` itself when there is none.
+
+    Redirect prefixes take the URL without its scheme (OP3 and Podtrac both
+    document ``prefix + host/path``): https://op3.dev/setup
+    """
+    if not prefix:
+        return url
+    return prefix + url.split("://", 1)[-1]
+
+
+def validate_measurement_prefix(value: str) -> None:
+    """A redirect prefix such as ``https://op3.dev/e/`` or ``https://dts.podtrac.com/redirect.mp3/``."""
+    if not value.startswith("https://") or not value.endswith("/") or len(value) < 12:
+        raise ValidationError(
+            "Use the https:// prefix your measurement service gives, ending with “/”, "
+            "e.g. https://op3.dev/e/ or https://dts.podtrac.com/redirect.mp3/."
+        )
+
+
 def validate_description_length(value: str) -> None:
     """Refuse a description over Apple's limit, measured as it will be stored (sanitised)."""
     size = len(sanitize_html(value).encode())
@@ -187,6 +207,13 @@ class Podcast(models.Model):
     new_feed_url = models.URLField(
         blank=True, help_text="Set only when the show has moved to another host: its new feed URL."
     )
+    measurement_prefix = models.URLField(
+        blank=True,
+        max_length=200,
+        validators=[validate_measurement_prefix],
+        help_text="Optional: a measurement service's prefix (OP3: https://op3.dev/e/, Podtrac: "
+        "https://dts.podtrac.com/redirect.mp3/) put before every enclosure URL in the feed.",
+    )
     members = models.ManyToManyField(
         settings.AUTH_USER_MODEL,
         related_name="podcasts",
@@ -245,6 +272,10 @@ class Podcast(models.Model):
     def directory_links(self) -> list[tuple[str, str]]:
         """(directory name, URL) of each directory the creator entered, in a fixed order."""
         return [(d.name, getattr(self, d.field)) for d in DIRECTORIES if getattr(self, d.field)]
+
+    def measured_url(self, url: str) -> str:
+        """``url`` behind the show's measurement prefix, if any (:func:`measured_url`)."""
+        return measured_url(self.measurement_prefix, url)
 
     def apple_categories(self) -> list[tuple[str, str | None]]:
         """(category, subcategory or None) pairs in feed order; Apple uses only the first."""

@@ -30,6 +30,7 @@ APP_ENV_VARS = frozenset(
         "INGEST_QUEUE_URL",
         "JOB_EVENTS_QUEUE_URL",
         "EPISODE_EVENTS_TOPIC_ARN",
+        "CDN_LOGS_QUEUE_URL",
     }
 )
 MEDIACONVERT_BACKEND = "episodes.transcoders.mediaconvert.MediaConvertTranscoder"

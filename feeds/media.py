@@ -26,6 +26,7 @@ from django.utils.cache import get_conditional_response
 from django.utils.http import http_date, parse_http_date_safe
 
 from episodes.presets import PRESETS
+from feeds.analytics.recording import track
 from podcasthost.storage import get_storage
 
 # The types the feed announces, so Content-Type always matches enclosure type.
@@ -145,10 +146,11 @@ def serve_media(request: HttpRequest, path: str) -> HttpResponse:
         response = HttpResponse(headers={**headers, "Content-Length": str(size)})
         return response
     if byte_range is None:
-        return FileResponse(open(full, "rb"), headers=headers)
+        return track(request, FileResponse(open(full, "rb"), headers=headers), path, first_byte=0)
     first, last = byte_range
     length = last - first + 1
     response = StreamingHttpResponse(_read(full, first, length), status=206, headers=headers)
     response.headers["Content-Range"] = f"bytes {first}-{last}/{size}"
     response.headers["Content-Length"] = str(length)
-    return response
+    # Download analytics: the bytes really sent, once sent (feeds/analytics/).
+    return track(request, response, path, first_byte=first)

@@ -255,3 +255,8 @@ class PlannedPublish(models.Model):
 
     def __str__(self) -> str:
         return f"{self.podcast.slug} at {self.publish_at:%Y-%m-%d %H:%M:%S}"
+
+
+# Download analytics keeps its models beside its code; importing them here
+# registers them with the feeds app.
+from feeds.analytics.models import *  # noqa: E402, F403

@@ -32,7 +32,7 @@ from django.db.models import Count, Max, Prefetch
 from django.utils.feedgenerator import Enclosure, Rss201rev2Feed
 from django.utils.xmlutils import SimplerXMLGenerator
 
-from episodes.models import Episode, Podcast, Rendition
+from episodes.models import Episode, Podcast, Rendition, measured_url
 from episodes.presets import PRESETS
 from episodes.sanitize import sanitize_html
 
@@ -192,16 +192,24 @@ class ItemContext:
     """Everything outside the episode and its renditions that an ``<item>`` contains.
 
     Part of every item's cache key: a change here (the show's page URL, the
-    media storage's public URL) re-renders every item. A new show-level or
-    site-level value that items start to carry belongs here.
+    media storage's public URL, the show's measurement prefix) re-renders
+    every item. A new show-level or site-level value that items start to carry
+    belongs here.
     """
 
     page_url: str
     media_url_probe: str
+    measurement_prefix: str = ""
 
     @classmethod
     def of(cls, podcast: Podcast) -> ItemContext:
-        return cls(show_page_url(podcast), storages["media"].url("probe"))
+        return cls(
+            show_page_url(podcast), storages["media"].url("probe"), podcast.measurement_prefix
+        )
+
+    def enclosure_url(self, url: str) -> str:
+        """A media URL as the feed lists it: behind the show's measurement prefix, if any."""
+        return measured_url(self.measurement_prefix, url)
 
 
 def item_revision(episode_id: int, updated_at: datetime, rendition_max_pk, rendition_count):
@@ -279,7 +287,12 @@ def _item_kwargs(episode: Episode, renditions: list[Rendition], context: ItemCon
         "unique_id_is_permalink": episode.guid_is_permalink,
         "pubdate": episode.publish_at,
         "enclosures": [
-            Enclosure(media.url(enclosure.key), str(enclosure.size_bytes), enclosure.mime_type)
+            Enclosure(
+                # The show's measurement prefix (OP3, Podtrac), if it has one.
+                context.enclosure_url(media.url(enclosure.key)),
+                str(enclosure.size_bytes),
+                enclosure.mime_type,
+            )
         ],
         "duration_seconds": round(duration) if duration is not None else None,
         "episode_type": episode.episode_type,
@@ -287,7 +300,9 @@ def _item_kwargs(episode: Episode, renditions: list[Rendition], context: ItemCon
         "number": episode.number,
         "explicit": episode.explicit,
         "image_url": episode.image.url if episode.image else "",
-        "alternates": [_Alternate.of(r, media.url(r.key)) for r in alternates],
+        "alternates": [
+            _Alternate.of(r, context.enclosure_url(media.url(r.key))) for r in alternates
+        ],
     }
 
 

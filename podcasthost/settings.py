@@ -375,6 +375,12 @@ CONTENT_SECURITY_POLICY = {
 }
 X_FRAME_OPTIONS = "DENY"
 
+# --- Download analytics (feeds/analytics/) ---
+CDN_LOGS_QUEUE_URL = env_str("CDN_LOGS_QUEUE_URL")
+CDN_LOGS_POLL_SECONDS = env_int("CDN_LOGS_POLL_SECONDS", 60, minimum=1)
+ANALYTICS_RAW_RETENTION_DAYS = env_int("ANALYTICS_RAW_RETENTION_DAYS", 7, minimum=2)
+ANALYTICS_AGGREGATE_SECONDS = env_int("ANALYTICS_AGGREGATE_SECONDS", 300, minimum=10)
+
 # --- Celery ---
 # `make run` records the URL of the private Redis it started, so commands in
 # another shell with the same VAR_DIR find it.
@@ -419,6 +425,16 @@ CELERY_BEAT_SCHEDULE = {
     # Every 30 s, so a scheduled episode appears within a minute of its publish_at.
     "feeds: publish due feeds": {"task": "feeds.tasks.publish_due_feeds", "schedule": 30.0},
 }
+# Raw download events → daily aggregates, then old events and salts deleted.
+CELERY_BEAT_SCHEDULE["feeds: aggregate downloads"] = {
+    "task": "feeds.tasks.aggregate_downloads",
+    "schedule": float(ANALYTICS_AGGREGATE_SECONDS),
+}
+if CDN_LOGS_QUEUE_URL:
+    CELERY_BEAT_SCHEDULE["consume CDN logs queue"] = {
+        "task": "feeds.tasks.consume_cdn_logs",
+        "schedule": float(CDN_LOGS_POLL_SECONDS),
+    }
 if INGEST_QUEUE_URL:
     CELERY_BEAT_SCHEDULE["consume ingest queue"] = {
         "task": "episodes.tasks.consume_ingest",

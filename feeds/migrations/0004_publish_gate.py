@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
     dependencies = [
         ("episodes", "0005_episode_missing_renditions"),
-        ("feeds", "0002_publish_lease"),
+        ("feeds", "0003_analytics"),
     ]
 
     operations = [

@@ -133,6 +133,8 @@ class Stack:
         }
         if attr == "Arn":
             return arns[kind]()
+        if kind == "AWS::S3::Bucket" and attr == "DomainName":
+            return f"{self.ref(name)}.s3.amazonaws.com"
         if kind == "AWS::S3::Bucket" and attr == "RegionalDomainName":
             return f"{self.ref(name)}.s3.{REGION}.amazonaws.com"
         if kind == "AWS::SQS::Queue" and attr == "QueueName":

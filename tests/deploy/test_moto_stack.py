@@ -39,14 +39,14 @@ def test_template_creates_in_moto(aws, template, parameters):
     suffix = PARAMETER_SETS[parameters].get("RandomId") or "123456789012"
     buckets = {b["Name"] for b in boto3.client("s3").list_buckets()["Buckets"]}
     assert {name.rsplit("-", 1)[1] for name in buckets} == {suffix}
-    assert len(buckets) == 3
+    assert len(buckets) == 4  # uploads, media, feeds, CDN logs
 
 
 def test_queues_are_wired_to_their_dead_letter_queues(aws, template):
     deploy_to_moto(template, "podcasthost", PARAMETER_SETS["defaults"])
     env = _stack_env("podcasthost")
     sqs = boto3.client("sqs")
-    for url in (env["INGEST_QUEUE_URL"], env["JOB_EVENTS_QUEUE_URL"]):
+    for url in (env["INGEST_QUEUE_URL"], env["JOB_EVENTS_QUEUE_URL"], env["CDN_LOGS_QUEUE_URL"]):
         attrs = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
         redrive = json.loads(attrs["RedrivePolicy"])
         assert "DeadLetterQueue" in redrive["deadLetterTargetArn"]
@@ -83,6 +83,7 @@ def test_stack_env_prints_the_apps_environment(aws, template):
         "INGEST_QUEUE_URL": env["INGEST_QUEUE_URL"],
         "JOB_EVENTS_QUEUE_URL": env["JOB_EVENTS_QUEUE_URL"],
         "EPISODE_EVENTS_TOPIC_ARN": env["EPISODE_EVENTS_TOPIC_ARN"],
+        "CDN_LOGS_QUEUE_URL": env["CDN_LOGS_QUEUE_URL"],
         # What moto does not model shows its placeholder, passed through untouched.
         "MEDIACONVERT_QUEUE_ARN": f"arn:aws:removed:{REGION}:123456789012:TranscodeQueue",
         "CLOUDFRONT_DOMAIN": "removed-Distribution",
@@ -94,6 +95,7 @@ def test_stack_env_prints_the_apps_environment(aws, template):
     assert "JobEventsQueue" in env["JOB_EVENTS_QUEUE_URL"]
     topics = {t["TopicArn"] for t in boto3.client("sns").list_topics()["Topics"]}
     assert env["EPISODE_EVENTS_TOPIC_ARN"] in topics
+    assert "CdnLogsQueue" in env["CDN_LOGS_QUEUE_URL"]
 
 
 def test_stack_env_lists_informational_outputs_as_comments(aws, template):

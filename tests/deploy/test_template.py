@@ -173,13 +173,20 @@ def test_app_policy_grants_what_the_app_does_and_no_more(stack):
     assert _allowed(stack, "AppPolicy", "cloudfront:CreateInvalidation") == {
         stack.arn("Distribution")
     }
-    queues = {stack.arn("IngestQueue"), stack.arn("JobEventsQueue")}
+    queues = {stack.arn("IngestQueue"), stack.arn("JobEventsQueue"), stack.arn("CdnLogsQueue")}
     assert _allowed(stack, "AppPolicy", "sqs:ReceiveMessage") == queues
     assert _allowed(stack, "AppPolicy", "sqs:DeleteMessage") == queues
     for action in ("mediaconvert:CreateJob", "mediaconvert:GetJob", "mediaconvert:CancelJob"):
         assert _allowed(stack, "AppPolicy", action)
     assert stack.arn("TranscodeQueue") in _allowed(stack, "AppPolicy", "mediaconvert:CreateJob")
     assert _allowed(stack, "AppPolicy", "mediaconvert:GetQueue") == {stack.arn("TranscodeQueue")}
+    # Download analytics reads CloudFront's logs and nothing else of their bucket.
+    logs = stack.arn("CdnLogsBucket")
+    assert _allowed(stack, "AppPolicy", "s3:GetObject") & {logs, f"{logs}/*", f"{logs}/cdn/*"} == {
+        f"{logs}/cdn/*"
+    }
+    for action in ("s3:PutObject", "s3:DeleteObject"):
+        assert not any(r.startswith(logs) for r in _allowed(stack, "AppPolicy", action))
 
 
 def test_app_publishes_only_to_the_episode_events_topic(stack):
@@ -259,6 +266,39 @@ def test_every_bucket_is_hardened(stack, bucket):
     assert len(denies) == 1
     assert set(as_list(denies[0]["Resource"])) == {arn, f"{arn}/*"}
     assert as_list(denies[0]["Action"]) == ["s3:*"]
+
+
+def test_the_cdn_log_bucket_is_private_encrypted_expiring_and_writable_by_cloudfront(stack):
+    props = stack.props("CdnLogsBucket")
+    assert stack.resources["CdnLogsBucket"]["DeletionPolicy"] == "Retain"
+    assert props["PublicAccessBlockConfiguration"] == {
+        "BlockPublicAcls": True,
+        "BlockPublicPolicy": True,
+        "IgnorePublicAcls": True,
+        "RestrictPublicBuckets": True,
+    }
+    (rule,) = props["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+    # CloudFront standard logging cannot write to SSE-KMS buckets.
+    assert rule["ServerSideEncryptionByDefault"] == {"SSEAlgorithm": "AES256"}
+    # Standard logging writes with ACLs: enabled here, owned by the bucket owner.
+    assert props["OwnershipControls"]["Rules"] == [{"ObjectOwnership": "BucketOwnerPreferred"}]
+    expiry = [r for r in props["LifecycleConfiguration"]["Rules"] if "ExpirationInDays" in r]
+    assert [r["ExpirationInDays"] for r in expiry] == [stack.ref("CdnLogExpirationDays")]
+    logging = stack.props("Distribution")["DistributionConfig"]["Logging"]
+    assert logging["Bucket"] == stack.getatt("CdnLogsBucket", "DomainName")
+    assert logging["Prefix"] == "cdn/"
+    assert logging["IncludeCookies"] is False
+    (policy,) = [
+        stack.props(p)["PolicyDocument"]
+        for p in stack.of_type("AWS::S3::BucketPolicy")
+        if stack.props(p)["Bucket"] == stack.ref("CdnLogsBucket")
+    ]
+    (deny,) = statements(policy)
+    assert deny["Effect"] == "Deny" and deny["Condition"] == {
+        "Bool": {"aws:SecureTransport": "false"}
+    }
+    # Never public: no statement of any bucket policy allows anyone in.
+    assert not [st for st in statements(policy) if st["Effect"] == "Allow"]
 
 
 @pytest.mark.parametrize("bucket", ["MediaBucket", "FeedsBucket"])
@@ -369,7 +409,7 @@ def _only_source(policy: dict[str, Any]) -> tuple[str, str, str]:
 
 def test_s3_notification_queues_admit_exactly_their_bucket(stack):
     targets = []
-    for bucket in BUCKETS:
+    for bucket in (*BUCKETS, "CdnLogsBucket"):
         props = stack.props(bucket)
         notifications = props.get("NotificationConfiguration", {})
         assert not notifications.get("TopicConfigurations")
@@ -385,11 +425,17 @@ def test_s3_notification_queues_admit_exactly_their_bucket(stack):
                 stack.arn(bucket),
             )
             # S3 checks the destination when the configuration is saved.
-            assert "IngestQueuePolicy" in as_list(stack.resources[bucket]["DependsOn"])
+            assert f"{queue_id}Policy" in as_list(stack.resources[bucket]["DependsOn"])
             targets.append((bucket, queue_id, config))
-    assert [(b, q) for b, q, _ in targets] == [("UploadsBucket", "IngestQueue")]
-    (_, _, config) = targets[0]
-    assert config["Filter"]["S3Key"]["Rules"] == [{"Name": "prefix", "Value": "inbox/"}]
+    assert [(b, q) for b, q, _ in targets] == [
+        ("UploadsBucket", "IngestQueue"),
+        ("CdnLogsBucket", "CdnLogsQueue"),
+    ]
+    prefixes = [config["Filter"]["S3Key"]["Rules"] for _, _, config in targets]
+    assert prefixes == [
+        [{"Name": "prefix", "Value": "inbox/"}],
+        [{"Name": "prefix", "Value": "cdn/"}],
+    ]
 
 
 def test_eventbridge_targets_admit_exactly_their_rule(stack):
@@ -429,7 +475,7 @@ def test_job_state_rule_matches_this_stacks_mediaconvert_queue(stack):
     assert {"COMPLETE", "ERROR"} <= set(pattern["detail"]["status"])
 
 
-@pytest.mark.parametrize("queue", ["IngestQueue", "JobEventsQueue"])
+@pytest.mark.parametrize("queue", ["IngestQueue", "JobEventsQueue", "CdnLogsQueue"])
 def test_work_queues_have_dead_letter_queues(stack, queue):
     props = stack.props(queue)
     dlq = props["RedrivePolicy"]["deadLetterTargetArn"]
@@ -452,6 +498,7 @@ def test_alarms_watch_dead_letters_queue_age_and_transcode_errors(stack):
     assert watched == {
         ("ApproximateNumberOfMessagesVisible", name("IngestDeadLetterQueue")),
         ("ApproximateNumberOfMessagesVisible", name("JobEventsDeadLetterQueue")),
+        ("ApproximateNumberOfMessagesVisible", name("CdnLogsDeadLetterQueue")),
         ("ApproximateAgeOfOldestMessage", name("IngestQueue")),
         ("ApproximateAgeOfOldestMessage", name("JobEventsQueue")),
         ("JobsErroredCount", stack.arn("TranscodeQueue")),
@@ -491,6 +538,7 @@ def test_outputs_map_onto_the_apps_environment(stack, template):
     assert values["INGEST_QUEUE_URL"] == stack.ref("IngestQueue")
     assert values["JOB_EVENTS_QUEUE_URL"] == stack.ref("JobEventsQueue")
     assert values["EPISODE_EVENTS_TOPIC_ARN"] == stack.ref("EpisodeEventsTopic")
+    assert values["CDN_LOGS_QUEUE_URL"] == stack.ref("CdnLogsQueue")
     assert (
         values["TRANSCODER_BACKEND"] == "episodes.transcoders.mediaconvert.MediaConvertTranscoder"
     )

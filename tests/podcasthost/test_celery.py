@@ -12,6 +12,7 @@ from tests.podcasthost.test_settings import _run
 
 INGEST_QUEUE = "https://sqs.us-east-1.amazonaws.com/123456789012/ingest"
 EVENTS_QUEUE = "https://sqs.us-east-1.amazonaws.com/123456789012/events"
+CDN_LOGS_QUEUE = "https://sqs.us-east-1.amazonaws.com/123456789012/cdn-logs"
 ALWAYS = {
     "episodes: poll transcodes": ["episodes.tasks.poll_transcodes", 30.0, True],
     "episodes: reconcile": ["episodes.tasks.reconcile", 300.0, True],
@@ -21,6 +22,7 @@ ALWAYS = {
         True,
     ],
     "feeds: publish due feeds": ["feeds.tasks.publish_due_feeds", 30.0, True],
+    "feeds: aggregate downloads": ["feeds.tasks.aggregate_downloads", 300.0, True],
 }
 # What beat would run, as a fresh worker process sees it: task, period, and
 # whether the worker's registry has a task of that name.
@@ -50,13 +52,17 @@ SCHEDULE_AS_BEAT_SEES_IT = (
                 "consume job events queue": ["episodes.tasks.consume_job_events", 10.0, True],
             },
         ),
+        (
+            {"CDN_LOGS_QUEUE_URL": CDN_LOGS_QUEUE, "CDN_LOGS_POLL_SECONDS": "90"},
+            {"consume CDN logs queue": ["feeds.tasks.consume_cdn_logs", 90.0, True]},
+        ),
     ],
-    ids=["no queues", "ingest queue", "job-events queue", "both queues"],
+    ids=["no queues", "ingest queue", "job-events queue", "both queues", "CDN-logs queue"],
 )
 def test_beat_runs_registered_tasks_and_a_consumer_only_for_a_configured_queue(
     tmp_path, env, consumers
 ):
-    clean = {"INGEST_QUEUE_URL": "", "JOB_EVENTS_QUEUE_URL": "", **env}
+    clean = {"INGEST_QUEUE_URL": "", "JOB_EVENTS_QUEUE_URL": "", "CDN_LOGS_QUEUE_URL": "", **env}
     result = _run(["shell", "--no-imports", "-c", SCHEDULE_AS_BEAT_SEES_IT], clean, tmp_path)
 
     assert result.returncode == 0, result.stderr
@@ -81,6 +87,8 @@ def test_every_task_of_the_project_follows_the_one_policy():
         "episodes.tasks.send_event_notifications",
         "episodes.tasks.deliver_webhook",
         "episodes.tasks.resend_lost_notifications",
+        "feeds.tasks.consume_cdn_logs",
+        "feeds.tasks.aggregate_downloads",
     }
     assert {name for name in ours if name.split(".")[1] != "tasks"} == set()
     assert {name for name, t in ours.items() if not isinstance(t, PodcastTask)} == set()
@@ -92,4 +100,6 @@ def test_every_task_of_the_project_follows_the_one_policy():
         "episodes.tasks.resend_lost_notifications": 300,
         "episodes.tasks.consume_ingest": 60,
         "episodes.tasks.consume_job_events": 60,
+        "feeds.tasks.consume_cdn_logs": 60,
+        "feeds.tasks.aggregate_downloads": 120,
     }

@@ -1,0 +1,234 @@
+"""Raw events → downloads → daily aggregates; then what is no longer needed is deleted.
+
+:func:`aggregate_downloads` takes pending events in time order, merges each
+into its listener's 24-hour :class:`~feeds.analytics.models.ListeningWindow`
+(:mod:`feeds.analytics.rules`), and when a window first covers the threshold
+adds one download to the day the window opened: per episode, per app, per
+device and OS. Each batch is one transaction, so a crash counts a batch
+entirely or not at all. :func:`prune` deletes aggregated events older than
+``ANALYTICS_RAW_RETENTION_DAYS``, windows that can no longer grow, and old salts.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from datetime import date, datetime, timedelta
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import F, Q
+
+from episodes.models import Rendition
+from feeds.analytics import rules
+from feeds.analytics.models import (
+    AggregationLease,
+    AppDownloadDay,
+    DeviceDownloadDay,
+    DownloadEvent,
+    EpisodeDownloadDay,
+    ListeningWindow,
+    insert_rows,
+    update_rows,
+)
+
+logger = logging.getLogger(__name__)
+
+BATCH = 5000
+LEASE = timedelta(minutes=10)
+# Windows stay this long after opening: an event delayed in a CDN log may still join.
+WINDOW_KEEP = timedelta(days=2)
+
+
+class Busy(Exception):
+    """Another process is aggregating right now; its run will include these events."""
+
+
+def _take_lease(now: datetime) -> bool:
+    AggregationLease.objects.get_or_create(name="downloads")
+    return (
+        AggregationLease.objects.filter(name="downloads")
+        .filter(Q(until__isnull=True) | Q(until__lt=now))
+        .update(until=now + LEASE)
+        == 1
+    )
+
+
+def _release() -> None:
+    AggregationLease.objects.filter(name="downloads").update(until=None)
+
+
+class _Window:
+    """A :class:`ListeningWindow` row while a batch is counted (plain, for speed)."""
+
+    __slots__ = ("counted", "dirty", "listener", "pk", "ranges", "rendition_id", "started_at")
+
+    def __init__(self, pk, rendition_id, listener, started_at, ranges, counted) -> None:
+        self.pk, self.rendition_id, self.listener = pk, rendition_id, listener
+        self.started_at, self.ranges, self.counted = started_at, ranges, counted
+        self.dirty = False
+
+
+_EVENT_FIELDS = (
+    "pk",
+    "at",
+    "rendition_id",
+    "listener",
+    "listener_before",
+    "first_byte",
+    "last_byte",
+    "app",
+    "device",
+    "os",
+)
+# Below every backend's limit of parameters in one query.
+_IN_CHUNK = 900
+
+
+def aggregate_downloads(*, now: datetime) -> dict[str, int]:
+    """Count every pending event; return ``{"events": n, "downloads": m}``.
+
+    Idempotent: an event is counted once (it is marked in the same transaction).
+    Raises :class:`Busy` when another aggregation holds the lease.
+    """
+    if not _take_lease(now):
+        raise Busy("Another aggregation is running.")
+    totals = {"events": 0, "downloads": 0}
+    try:
+        facts: dict[int, tuple[int, int, int]] = {}
+        while True:
+            with transaction.atomic():
+                batch = list(
+                    DownloadEvent.objects.filter(aggregated=False)
+                    .order_by("at", "pk")
+                    .values_list(*_EVENT_FIELDS)[:BATCH]
+                )
+                if not batch:
+                    break
+                totals["downloads"] += _count_batch(batch, facts)
+                ids = [event[0] for event in batch]
+                for i in range(0, len(ids), _IN_CHUNK):
+                    DownloadEvent.objects.filter(pk__in=ids[i : i + _IN_CHUNK]).update(
+                        aggregated=True
+                    )
+                totals["events"] += len(batch)
+    finally:
+        _release()
+    return totals
+
+
+def _rendition_facts(ids: set[int], known: dict[int, tuple[int, int, int]]) -> None:
+    """Fill ``known[rendition id] = (episode id, podcast id, threshold bytes)``."""
+    missing = ids - known.keys()
+    rows = Rendition.objects.filter(pk__in=missing).values_list(
+        "pk", "episode_id", "episode__podcast_id", "bitrate", "size_bytes", "preset"
+    )
+    for pk, episode_id, podcast_id, bitrate, size, preset in rows:
+        known[pk] = (
+            episode_id,
+            podcast_id,
+            rules.threshold_bytes(bitrate=bitrate, size_bytes=size, preset=preset),
+        )
+
+
+def _load_windows(batch: list[tuple]) -> dict[tuple[int, str], list[_Window]]:
+    """The stored windows the batch's listeners may extend, by (rendition, listener)."""
+    listeners = sorted({e[3] for e in batch} | {e[4] for e in batch})
+    earliest, latest = batch[0][1], batch[-1][1]
+    windows: dict[tuple[int, str], list[_Window]] = {}
+    for i in range(0, len(listeners), _IN_CHUNK):
+        rows = ListeningWindow.objects.filter(
+            listener__in=listeners[i : i + _IN_CHUNK],
+            started_at__gt=earliest - rules.WINDOW,
+            started_at__lt=latest + rules.WINDOW,
+        ).values_list("pk", "rendition_id", "listener", "started_at", "ranges", "counted")
+        for row in rows:
+            window = _Window(*row)
+            windows.setdefault((window.rendition_id, window.listener), []).append(window)
+    return windows
+
+
+def _count_batch(batch: list[tuple], facts: dict[int, tuple[int, int, int]]) -> int:
+    _rendition_facts({e[2] for e in batch}, facts)
+    windows = _load_windows(batch)
+    created: list[_Window] = []
+    episodes: Counter[tuple[int, date]] = Counter()
+    apps: Counter[tuple[int, date, str]] = Counter()
+    devices: Counter[tuple[int, date, str, str]] = Counter()
+    for _pk, at, rendition_id, listener, before, first, last, app, device, os in batch:
+        episode_id, podcast_id, threshold = facts[rendition_id]
+        window = _window_for(
+            at, windows.get((rendition_id, listener), ()), windows.get((rendition_id, before), ())
+        )
+        if window is None:
+            window = _Window(None, rendition_id, listener, at, [], False)
+            windows.setdefault((rendition_id, listener), []).append(window)
+            created.append(window)
+        window.dirty = True
+        if at < window.started_at:  # a late log line from before the window opened
+            window.started_at = at
+        window.ranges = rules.merge_range(window.ranges, first, last)
+        if not window.counted and rules.covered_bytes(window.ranges) >= threshold:
+            window.counted = True
+            day = window.started_at.date()
+            episodes[episode_id, day] += 1
+            apps[podcast_id, day, app] += 1
+            devices[podcast_id, day, device, os] += 1
+    insert_rows(
+        ListeningWindow,
+        ("rendition_id", "listener", "started_at", "ranges", "counted"),
+        ((w.rendition_id, w.listener, w.started_at, w.ranges, w.counted) for w in created),
+    )
+    update_rows(
+        ListeningWindow,
+        ("started_at", "ranges", "counted"),
+        (
+            (w.started_at, w.ranges, w.counted, w.pk)
+            for group in windows.values()
+            for w in group
+            if w.dirty and w.pk is not None
+        ),
+    )
+    for (episode_id, day), n in episodes.items():
+        _add(EpisodeDownloadDay, n, episode_id=episode_id, day=day)
+    for (podcast_id, day, app), n in apps.items():
+        _add(AppDownloadDay, n, podcast_id=podcast_id, day=day, app=app)
+    for (podcast_id, day, device, os), n in devices.items():
+        _add(DeviceDownloadDay, n, podcast_id=podcast_id, day=day, device=device, os=os)
+    return sum(episodes.values())
+
+
+def _window_for(at: datetime, *groups) -> _Window | None:
+    """The listener's window within 24 hours of ``at``: the latest opened before it, else
+    the earliest opened after it (a log line delivered late)."""
+    best_before = best_after = None
+    for group in groups:
+        for w in group:
+            if at - rules.WINDOW < w.started_at <= at:
+                if best_before is None or w.started_at > best_before.started_at:
+                    best_before = w
+            elif at < w.started_at < at + rules.WINDOW and (
+                best_after is None or w.started_at < best_after.started_at
+            ):
+                best_after = w
+    return best_before or best_after
+
+
+def _add(model, n: int, **key) -> None:
+    """``downloads += n`` on the row of ``key``, creating it if needed."""
+    if model.objects.filter(**key).update(downloads=F("downloads") + n):
+        return
+    try:
+        with transaction.atomic():
+            model.objects.create(downloads=n, **key)
+    except IntegrityError:  # created meanwhile by another writer
+        model.objects.filter(**key).update(downloads=F("downloads") + n)
+
+
+def prune(*, now: datetime) -> dict[str, int]:
+    """Delete aggregated raw events past retention, closed windows and old salts."""
+    retention = timedelta(days=settings.ANALYTICS_RAW_RETENTION_DAYS)
+    events = DownloadEvent.objects.filter(aggregated=True, at__lt=now - retention).delete()[0]
+    windows = ListeningWindow.objects.filter(started_at__lt=now - WINDOW_KEEP).delete()[0]
+    salts = rules.delete_old_salts(now)
+    return {"events": events, "windows": windows, "salts": salts}

@@ -1,0 +1,190 @@
+"""CloudFront log files → raw download events, each file exactly once.
+
+A file is read as a stream (gzip or plain) and recorded in one transaction
+together with its :class:`~feeds.analytics.models.ProcessedLogFile` row,
+whose unique name (``s3://bucket/key``, or a local file's base name — CloudFront
+names every delivery uniquely) makes a replay a no-op. A crash mid-file
+leaves nothing behind, so the file is simply read again.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import logging
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import IO, Any
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+
+from episodes.models import Rendition
+from feeds.analytics.cloudfront import LogParser
+from feeds.analytics.models import DownloadEvent, ProcessedLogFile
+from feeds.analytics.rules import Event, EventMaker, store_events
+from podcasthost.storage import get_storage
+
+logger = logging.getLogger(__name__)
+
+BATCH = 5000
+GZIP_MAGIC = b"\x1f\x8b"
+
+
+class LogSourceError(Exception):
+    """A log file or location that cannot be read; the message says which and why."""
+
+
+@dataclass
+class FileResult:
+    name: str
+    already: bool = False
+    lines: int = 0
+    events: int = 0
+    skipped: int = 0
+    ignored: dict[str, int] = field(default_factory=dict)
+
+
+def rendition_paths() -> dict[str, int]:
+    """URL path → rendition id, for every rendition (``/key`` and its media URL's path)."""
+    media = get_storage("media")
+    paths: dict[str, int] = {}
+    for pk, key in Rendition.objects.values_list("pk", "key").iterator():
+        paths["/" + key] = pk
+        paths[urlsplit(media.url(key)).path] = pk
+    return paths
+
+
+class _Prefixed(io.RawIOBase):
+    """``head`` then the rest of ``raw``: a stream whose first bytes were read to sniff it."""
+
+    def __init__(self, head: bytes, raw: IO[bytes]) -> None:
+        self.head, self.raw = head, raw
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        if self.head:
+            n = min(len(buffer), len(self.head))
+            buffer[:n], self.head = self.head[:n], self.head[n:]
+            return n
+        data = self.raw.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+
+@contextmanager
+def _text_lines(raw: IO[bytes]) -> Iterator[IO[str]]:
+    """The file's lines as text, gunzipped when it starts with the gzip magic."""
+    head = raw.read(2)
+    stream: IO[bytes] = io.BufferedReader(_Prefixed(head, raw), 1 << 16)
+    if head == GZIP_MAGIC:
+        stream = gzip.GzipFile(fileobj=stream)
+    with io.TextIOWrapper(stream, encoding="utf-8", errors="replace", newline="\n") as text:
+        yield text
+
+
+def ingest_stream(
+    name: str,
+    opener: Callable[[], IO[bytes]],
+    *,
+    now: datetime,
+    paths: dict[str, int] | None = None,
+    maker: EventMaker | None = None,
+) -> FileResult:
+    """Record the events of the log file ``name`` unless it was processed before.
+
+    Raises :class:`LogSourceError` if the file cannot be read or is not a log
+    (nothing is recorded then); malformed lines are counted, not raised.
+    """
+    paths = rendition_paths() if paths is None else paths
+    maker = maker or EventMaker(DownloadEvent.Source.CLOUDFRONT)
+    result = FileResult(name)
+    if ProcessedLogFile.objects.filter(name=name).exists():
+        result.already = True
+        return result
+    parser = LogParser()
+    try:
+        with transaction.atomic():
+            record = ProcessedLogFile.objects.create(name=name, processed_at=now)
+            with opener() as raw, _text_lines(raw) as lines:
+                batch: list[Event] = []
+                for request in parser.requests(lines):
+                    rendition_id = paths.get(request.path)
+                    if rendition_id is None:
+                        result.ignored["not audio"] = result.ignored.get("not audio", 0) + 1
+                        continue
+                    event = maker.event_for(request, rendition_id)
+                    if isinstance(event, str):
+                        result.ignored[event] = result.ignored.get(event, 0) + 1
+                        continue
+                    batch.append(event)
+                    if len(batch) >= BATCH:
+                        result.events += store_events(batch)
+                        batch = []
+                result.events += store_events(batch)
+            result.lines, result.skipped = parser.lines, parser.skipped
+            record.lines, record.events, record.skipped = (
+                result.lines,
+                result.events,
+                parser.skipped,
+            )
+            record.save(update_fields=["lines", "events", "skipped"])
+    except IntegrityError:
+        # Another process recorded the same file meanwhile: it counts it, not us.
+        return FileResult(name, already=True)
+    except (OSError, EOFError, gzip.BadGzipFile, ValueError) as exc:
+        raise LogSourceError(f"{name}: {exc}") from exc
+    return result
+
+
+def ingest_path(path: Path, *, now: datetime, **kwargs: Any) -> FileResult:
+    """A local log file, named by its base name (CloudFront's names are unique)."""
+    if not path.is_file():
+        raise LogSourceError(f"{path}: no such file")
+    return ingest_stream(path.name, lambda: path.open("rb"), now=now, **kwargs)
+
+
+def s3_client() -> Any:
+    import boto3
+
+    return boto3.client(
+        "s3", region_name=settings.AWS_REGION, endpoint_url=settings.AWS_S3_ENDPOINT_URL or None
+    )
+
+
+def ingest_s3_object(
+    bucket: str, key: str, *, now: datetime, s3: Any = None, **kwargs: Any
+) -> FileResult:
+    """One log object of the log bucket, named ``s3://bucket/key``."""
+    s3 = s3 or s3_client()
+
+    def opener() -> IO[bytes]:
+        try:
+            return s3.get_object(Bucket=bucket, Key=key)["Body"]
+        except Exception as exc:
+            raise OSError(f"cannot read s3://{bucket}/{key}: {exc}") from exc
+
+    return ingest_stream(f"s3://{bucket}/{key}", opener, now=now, **kwargs)
+
+
+def s3_keys(url: str, *, s3: Any = None) -> tuple[str, list[str]]:
+    """(bucket, keys) of the log files under ``s3://BUCKET/PREFIX``, in key order."""
+    parts = urlsplit(url)
+    if parts.scheme != "s3" or not parts.netloc:
+        raise LogSourceError(f"{url}: expected s3://BUCKET/PREFIX")
+    s3 = s3 or s3_client()
+    keys: list[str] = []
+    try:
+        for page in s3.get_paginator("list_objects_v2").paginate(
+            Bucket=parts.netloc, Prefix=parts.path.lstrip("/")
+        ):
+            keys.extend(obj["Key"] for obj in page.get("Contents", []) if obj["Size"] > 0)
+    except Exception as exc:
+        raise LogSourceError(f"{url}: {exc}") from exc
+    return parts.netloc, sorted(keys)
