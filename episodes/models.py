@@ -1017,8 +1017,9 @@ class ImportRun(models.Model):
             media_total=media_total,
         )
 
-    def record_downloaded(self) -> None:
-        self._write(media_downloaded=F("media_downloaded") + 1)
+    def record_downloaded(self, count: int = 1) -> None:
+        """Count ``count`` more enclosures brought over (one UPDATE for a batch)."""
+        self._write(media_downloaded=F("media_downloaded") + count)
 
     def record_problems(self, problems: list[dict]) -> None:
         self._write(problems=problems)

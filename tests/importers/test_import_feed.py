@@ -195,3 +195,23 @@ def test_a_guid_longer_than_we_can_keep_is_dropped_with_the_reason(old_host, tmp
     code, out = run_import(str(path), "--dry-run")
     assert code == 0
     assert "would drop" in out and "longer than 1024 characters" in out
+
+
+def test_episodes_created_in_one_batch_are_sanitised_and_get_unique_slugs(tmp_path):
+    items = "".join(
+        f"<item><title>Same title</title><guid>batch-{n}</guid>"
+        f"<enclosure url='https://example.com/{n}.mp3' length='1' type='audio/mpeg'/>"
+        f"<description><![CDATA[<p>Hi</p><script>alert({n})</script>]]></description></item>"
+        for n in range(3)
+    )
+    path = tmp_path / "feed.xml"
+    path.write_text(
+        "<?xml version='1.0'?><rss version='2.0'><channel><title>Batch</title>"
+        f"<description>d</description>{items}</channel></rss>"
+    )
+    run_import(str(path), "--slug", "batch", "--skip-media")
+    podcast = Podcast.objects.get(slug="batch")
+    episodes = list(podcast.episodes.order_by("guid"))
+    assert [e.guid for e in episodes] == ["batch-0", "batch-1", "batch-2"]
+    assert len({e.slug for e in episodes}) == 3
+    assert all("<script" not in e.description and "Hi" in e.description for e in episodes)
