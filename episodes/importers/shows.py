@@ -403,14 +403,19 @@ def _download_all(run: ImportRun, todo, show: SourceShow, problems, progress: Pr
                 key = upload_key_for(episode, item.media.filename)
                 pending[pool.submit(_download, item, key)] = (episode, item, key)
             done, _ = wait(pending, return_when=FIRST_COMPLETED)
+            finished = [(future, *pending.pop(future)) for future in done]
+            # Item artwork is fetched before the batch's transaction: a slow
+            # image host must not hold the database's write lock.
+            for future, episode, item, _key in finished:
+                if future.exception() is None:
+                    _attach_artwork(episode, item, show, problems)
             # Every download finished meanwhile is recorded in one commit (their
             # processing is queued on commit); a killed process loses at most
             # this batch's records, and a re-run downloads those drafts again.
             with transaction.atomic():
-                for future in done:
-                    episode, item, key = pending.pop(future)
-                    _record(episode, item, key, future, show, problems)
-                run.record_downloaded(len(done))
+                for future, episode, item, key in finished:
+                    _record(episode, item, key, future, problems)
+                run.record_downloaded(len(finished))
             for _ in done:
                 progress.on_downloaded()
 
@@ -422,19 +427,23 @@ def _download(item: SourceItem, key: str) -> int:
         close_old_connections()  # threads never use the database, but be sure
 
 
-def _record(episode, item, key, future: Future, show: SourceShow, problems: list[dict]) -> None:
-    try:
-        size = future.result()
-    except MediaError as exc:
-        episode.record_import_failure(str(exc))
-        problems.append(_problem(item.guid, f"audio not imported: {exc}", dropped=True))
-        return
+def _attach_artwork(episode, item: SourceItem, show: SourceShow, problems: list[dict]) -> None:
+    """The item's own artwork (not the show's), imported as is; flagged in ``problems``."""
     if item.image_url and item.image_url != show.image_url and not episode.image:
         _import_artwork(
             item.image_url, item.guid, problems, lambda n, d: episode.image.save(n, d, save=False)
         )
         if episode.image:
             episode.save(update_fields=["image", "updated_at"])
+
+
+def _record(episode, item, key, future: Future, problems: list[dict]) -> None:
+    try:
+        size = future.result()
+    except MediaError as exc:
+        episode.record_import_failure(str(exc))
+        problems.append(_problem(item.guid, f"audio not imported: {exc}", dropped=True))
+        return
     try:
         confirm_upload(episode, key=key, filename=item.media.filename)
     except UploadError as exc:
