@@ -2,7 +2,8 @@
 
 Standard library only (``http.client``), so the address that was checked is
 the address connected to: a host name is resolved once, every address it
-resolves to is checked (when ``public_only``), and the connection goes to a
+resolves to is checked (:func:`address_refusal`: link-local always refused,
+private and loopback too when ``public_only``), and the connection goes to a
 checked address with the original name as ``Host`` and TLS server name. A DNS
 answer cannot change between the check and the connect. Redirects are never
 followed (a redirect to an internal address would undo the check); a 3xx is
@@ -45,12 +46,34 @@ class Answer:
         return self.status == 429 or self.status >= 500
 
 
-def is_public_address(address: str) -> bool:
-    """Whether ``address`` is a globally routable unicast address (not private, loopback…)."""
+def address_refusal(address: str, *, allow_private: bool = False, setting: str = "") -> str | None:
+    """Why we will not connect to ``address`` (an IP literal); ``None`` when we may.
+
+    The one address policy of every outbound call (webhooks, pings, imports).
+    Link-local (cloud metadata at 169.254.169.254), multicast, unspecified and
+    reserved addresses are always refused; private and loopback ones unless
+    ``allow_private`` (a server on this machine, in development and tests),
+    whose ``setting`` the reason names.
+    """
     ip = ipaddress.ip_address(address.split("%", 1)[0])
     if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
         ip = ip.ipv4_mapped
-    return ip.is_global and not ip.is_multicast
+    if ip.is_link_local or ip.is_multicast or ip.is_unspecified or ip.is_reserved:
+        return f"{ip} is a link-local, multicast or reserved address"
+    if ip.is_private or ip.is_loopback:
+        if allow_private:
+            return None
+        return f"{ip} is a private or loopback address" + (
+            f" ({setting} is off)" if setting else ""
+        )
+    if not ip.is_global:
+        return f"{ip} is not a public address"
+    return None
+
+
+def is_public_address(address: str) -> bool:
+    """Whether ``address`` is a globally routable unicast address (not private, loopback…)."""
+    return address_refusal(address) is None
 
 
 def check_url(url: str) -> tuple[str, str, int, str]:
@@ -71,9 +94,10 @@ def check_url(url: str) -> tuple[str, str, int, str]:
 
 
 def resolve(host: str, port: int, *, public_only: bool) -> list[str]:
-    """The addresses ``host`` resolves to; raises :class:`RefusedURL` if one is not public.
+    """The addresses ``host`` resolves to; raises :class:`RefusedURL` if one is refused.
 
-    Every address must be public: a name that also resolves to 10.0.0.1 is refused,
+    Every address must pass :func:`address_refusal` (private and loopback ones
+    only pass when not ``public_only``): a name that also resolves to 10.0.0.1 is refused,
     since the connection might otherwise be steered there. Raises
     :class:`OutboundError` when the name does not resolve.
     """
@@ -82,12 +106,11 @@ def resolve(host: str, port: int, *, public_only: bool) -> list[str]:
     except (socket.gaierror, UnicodeError) as exc:
         raise OutboundError(f"{host} does not resolve: {exc}") from exc
     addresses = list(dict.fromkeys(info[4][0] for info in infos))
-    if public_only:
-        private = [a for a in addresses if not is_public_address(a)]
-        if private:
-            raise RefusedURL(
-                f"{host} points at a private or local address ({private[0]}); use a public address."
-            )
+    refused = [a for a in addresses if address_refusal(a, allow_private=not public_only)]
+    if refused:
+        raise RefusedURL(
+            f"{host} points at a private or local address ({refused[0]}); use a public address."
+        )
     return addresses
 
 

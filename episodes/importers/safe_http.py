@@ -14,7 +14,6 @@ urllib3 (already installed with botocore) does the HTTP; bodies are streamed.
 from __future__ import annotations
 
 import contextlib
-import ipaddress
 import socket
 import time
 from collections.abc import Iterator
@@ -23,6 +22,8 @@ from urllib.parse import urljoin, urlsplit
 
 import urllib3
 from django.conf import settings
+
+from podcasthost import outbound
 
 MAX_REDIRECTS = 10
 CHUNK_BYTES = 256 * 1024
@@ -80,17 +81,12 @@ def _reason(exc: BaseException) -> str:
 
 
 def address_refusal(address: str) -> str | None:
-    """Why we will not connect to ``address`` (an IP literal), or ``None`` if we may."""
-    ip = ipaddress.ip_address(address.split("%", 1)[0])
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
-        ip = ip.ipv4_mapped
-    if ip.is_link_local or ip.is_multicast or ip.is_unspecified or ip.is_reserved:
-        return f"{ip} is a link-local, multicast or reserved address"
-    if (ip.is_private or ip.is_loopback) and not settings.IMPORT_ALLOW_PRIVATE_HOSTS:
-        return f"{ip} is a private or loopback address (IMPORT_ALLOW_PRIVATE_HOSTS is off)"
-    if not ip.is_global and not (ip.is_private or ip.is_loopback):
-        return f"{ip} is not a public address"
-    return None
+    """Why an import will not connect to ``address`` (an IP literal), or ``None`` if it may."""
+    return outbound.address_refusal(
+        address,
+        allow_private=settings.IMPORT_ALLOW_PRIVATE_HOSTS,
+        setting="IMPORT_ALLOW_PRIVATE_HOSTS",
+    )
 
 
 def resolve_checked(host: str, port: int) -> str:

@@ -125,3 +125,15 @@ def test_redirects_are_answers_not_followed():
 )
 def test_public_addresses(address, public):
     assert outbound.is_public_address(address) is public
+
+
+def test_cloud_metadata_is_refused_even_where_private_addresses_are_allowed(settings):
+    """One address policy for webhooks, pings and imports: link-local is never reachable."""
+    from django.core.exceptions import ValidationError
+
+    from episodes.webhook_urls import validate_webhook_url
+
+    settings.WEBHOOK_ALLOW_PRIVATE_ADDRESSES = True
+    validate_webhook_url("http://127.0.0.1:9/hook")  # a receiver on this machine: allowed
+    with pytest.raises(ValidationError, match=r"169\.254\.169\.254"):
+        validate_webhook_url("http://169.254.169.254/latest/meta-data/")
