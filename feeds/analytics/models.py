@@ -16,6 +16,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from datetime import datetime
 from typing import Any
 
 from django.db import connection, models
@@ -72,6 +73,10 @@ def insert_rows(
             return value
         if isinstance(field, models.JSONField):
             return field.get_db_prep_save(value, connection)
+        if isinstance(value, datetime) and value.utcoffset() is not None:
+            # An aware datetime needs only the backend's adaptation; the field's
+            # get_prep_value would only check awareness, at twice the cost.
+            return connection.ops.adapt_datetimefield_value(value)
         found = memo.get(value)
         if found is None:
             if len(memo) > 100_000:
