@@ -16,6 +16,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from datetime import datetime
 from typing import Any
 
 from django.db import connection, models
@@ -63,19 +64,35 @@ def insert_rows(
     sql = f"INSERT INTO {table} ({columns}) VALUES ({placeholders})"  # noqa: S608
     preparers = _preparers(model, fields)
     memo: dict[Any, Any] = {}
+    # Only the few columns that need a database form are touched: a Python call
+    # per value of every row would cost more than the INSERT itself.
+    special = [(i, f) for i, f in enumerate(preparers) if f is not None]
 
     def prepare(field, value):
-        if field is None or value is None:
+        if value is None:
             return value
         if isinstance(field, models.JSONField):
             return field.get_db_prep_save(value, connection)
-        if value not in memo:
+        if isinstance(value, datetime) and value.utcoffset() is not None:
+            # An aware datetime needs only the backend's adaptation; the field's
+            # get_prep_value would only check awareness, at twice the cost.
+            return connection.ops.adapt_datetimefield_value(value)
+        found = memo.get(value)
+        if found is None:
             if len(memo) > 100_000:
                 memo.clear()
-            memo[value] = field.get_db_prep_save(value, connection)
-        return memo[value]
+            found = memo[value] = field.get_db_prep_save(value, connection)
+        return found
 
-    params = [tuple(prepare(f, v) for f, v in zip(preparers, row, strict=True)) for row in rows]
+    if special:
+        params = []
+        for row in rows:
+            values = list(row)
+            for i, field in special:
+                values[i] = prepare(field, values[i])
+            params.append(values)
+    else:
+        params = list(rows)
     if not params:
         return 0
     with connection.cursor() as cursor:
