@@ -17,6 +17,8 @@ def test_collectstatic_then_pages_use_hashed_names_served_with_long_caching(tmp_
         "SECURE_SSL_REDIRECT": "0",
         "SECURE_HSTS_SECONDS": "0",
         "VAR_DIR": str(tmp_path / "var"),
+        # The commands and the server share one database, whatever the run uses (CI: PostgreSQL).
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'var' / 'db.sqlite3'}",
     }
     for args in (
         ["collectstatic", "--noinput"],
