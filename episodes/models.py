@@ -214,6 +214,12 @@ class Podcast(models.Model):
         help_text="Optional: a measurement service's prefix (OP3: https://op3.dev/e/, Podtrac: "
         "https://dts.podtrac.com/redirect.mp3/) put before every enclosure URL in the feed.",
     )
+    auto_transcribe = models.BooleanField(
+        "make draft transcripts",
+        default=False,
+        help_text="Transcribe each new episode automatically in the show's language. "
+        "The result is a draft: nothing is published until you accept it.",
+    )
     members = models.ManyToManyField(
         settings.AUTH_USER_MODEL,
         related_name="podcasts",
@@ -747,6 +753,63 @@ class Rendition(models.Model):
     def url(self) -> str:
         """Public URL of the file (CloudFront on AWS, /media/ on one machine)."""
         return storages["media"].url(self.key)
+
+
+class TranscriptQuerySet(TenantQuerySet):
+    members_lookup = "episode__podcast__members"
+
+    def published(self) -> TranscriptQuerySet:
+        return self.filter(status=Transcript.Status.PUBLISHED)
+
+
+class Transcript(models.Model):
+    """One language of an episode's transcript, stored once as cues.
+
+    Uploaded transcripts are published at once; automatic ones go
+    ``pending`` (the transcriber is working) → ``draft`` (or ``failed``) and
+    reach listeners only when the creator accepts them (``published``).
+    Only published transcripts appear in feeds and on the site.
+    """
+
+    class Origin(models.TextChoices):
+        UPLOADED = "uploaded", "uploaded"
+        AUTOMATIC = "automatic", "automatic"
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "being transcribed"
+        DRAFT = "draft", "draft (not published)"
+        PUBLISHED = "published", "published"
+        FAILED = "failed", "failed"
+
+    episode = models.ForeignKey(Episode, on_delete=models.CASCADE, related_name="transcripts")
+    language = models.CharField(max_length=35, validators=[language_validator])
+    origin = models.CharField(max_length=10, choices=Origin.choices, default=Origin.UPLOADED)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PUBLISHED)
+    #: ``[{"start": s, "end": s, "text": ..., "speaker": ...}]``, see
+    #: :mod:`episodes.transcripts.cues`; start/end are null for plain text.
+    cues = models.JSONField(default=list, blank=True)
+    #: ``False`` for a plain-text transcript: SRT/VTT/JSON cannot be derived from it.
+    timed = models.BooleanField(default=True)
+    source_filename = models.CharField(max_length=255, blank=True)
+    #: The transcriber backend's job id while an automatic transcript is pending.
+    job_id = models.CharField(max_length=255, blank=True, editable=False)
+    #: How far a pending automatic transcript has got, for the admin's progress display.
+    progress_percent = models.PositiveSmallIntegerField(default=0, editable=False)
+    error_message = models.TextField(blank=True, editable=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = TranscriptQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["episode", "language"], name="transcript_language_once"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.episode} [{self.language}, {self.get_status_display()}]"
 
 
 class EpisodeEvent(models.Model):

@@ -1,0 +1,1 @@
+"""Episode transcripts: one stored form (cues), every served format derived from it."""
