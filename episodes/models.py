@@ -29,7 +29,8 @@ from episodes.artwork import validate_cover_art
 from episodes.directories import BY_FIELD, DIRECTORIES, DirectoryURLValidator
 from episodes.guids import podcast_guid_for
 from episodes.sanitize import sanitize_html
-from episodes.signals import episode_transitioned
+from episodes.signals import episode_content_changed, episode_transitioned
+from episodes.transcripts.cues import Cue, cues_from_json, cues_to_json
 from episodes.webhook_urls import validate_webhook_url
 from podcasthost.storage.alias import StorageAlias
 
@@ -727,6 +728,19 @@ class Episode(models.Model):
         """Record that the episode's first appearance in a feed was announced; ``True`` once."""
         return self._write_if({"announced_at__isnull": True}, announced_at=now)
 
+    def touch(self, *, now: datetime | None = None) -> None:
+        """Note that something its feed item or page shows changed outside this row.
+
+        A transcript (or another row the item carries) was published, edited
+        or removed: one UPDATE of ``updated_at`` moves the item's revision
+        (``feeds.rss.item_revision``) and the pages' version, and
+        :data:`~episodes.signals.episode_content_changed` requests a feed publish.
+        """
+        now = now or timezone.now()
+        Episode.objects.filter(pk=self.pk).update(updated_at=now)
+        self.updated_at = now
+        episode_content_changed.send(sender=Episode, episode_id=self.pk, podcast_id=self.podcast_id)
+
 
 class Rendition(models.Model):
     """One encoded file of an episode, as really produced and measured in storage."""
@@ -760,6 +774,45 @@ class TranscriptQuerySet(TenantQuerySet):
 
     def published(self) -> TranscriptQuerySet:
         return self.filter(status=Transcript.Status.PUBLISHED)
+
+    def attach(
+        self,
+        episode: Episode,
+        *,
+        language: str,
+        cues: list[Cue],
+        timed: bool,
+        source_filename: str = "",
+        now: datetime | None = None,
+    ) -> Transcript:
+        """Store an uploaded transcript of ``episode`` in ``language``, published at once.
+
+        Replaces whatever that language had (an earlier upload, a draft, a
+        pending or failed automatic one: a transcriber still working on it
+        then loses its compare-and-swap, as the row is no longer pending).
+        ``cues`` come from :func:`episodes.transcripts.formats.parse_transcript`.
+        Raises ``ValidationError`` for a malformed language tag.
+        """
+        language_validator(language)
+        now = now or timezone.now()
+        fields = {
+            "origin": Transcript.Origin.UPLOADED,
+            "status": Transcript.Status.PUBLISHED,
+            "cues": cues_to_json(cues),
+            "timed": timed,
+            "source_filename": source_filename[:255],
+            "job_id": "",
+            "progress_percent": 0,
+            "error_message": "",
+        }
+        transcript, created = self.get_or_create(
+            episode=episode, language=language, defaults=fields
+        )
+        if not created:
+            self.filter(pk=transcript.pk).update(**fields, updated_at=now)
+            transcript.refresh_from_db()
+        episode.touch(now=now)
+        return transcript
 
 
 class Transcript(models.Model):
@@ -810,6 +863,50 @@ class Transcript(models.Model):
 
     def __str__(self) -> str:
         return f"{self.episode} [{self.language}, {self.get_status_display()}]"
+
+    def cue_list(self) -> list[Cue]:
+        """The stored cues as :class:`~episodes.transcripts.cues.Cue` objects, in order."""
+        return cues_from_json(self.cues)
+
+    def _write_if(self, expect: dict, *, now: datetime, **changes) -> bool:
+        changes["updated_at"] = now
+        won = Transcript.objects.filter(pk=self.pk, **expect).update(**changes) == 1
+        if won:
+            for name, value in changes.items():
+                setattr(self, name, value)
+        return won
+
+    def accept(self, cues: list[Cue] | None = None, *, now: datetime | None = None) -> bool:
+        """draft → published, with the creator's edited ``cues`` if given; ``True`` if this won.
+
+        ``False`` (nothing written) unless the row is still a draft: accepted
+        twice, replaced by an upload, or deleted meanwhile.
+        """
+        now = now or timezone.now()
+        changes: dict = {"status": self.Status.PUBLISHED}
+        if cues is not None:
+            changes["cues"] = cues_to_json(cues)
+        won = self._write_if({"status": self.Status.DRAFT}, now=now, **changes)
+        if won:
+            self.episode.touch(now=now)
+        return won
+
+    def revise(self, cues: list[Cue], *, timed: bool, now: datetime | None = None) -> bool:
+        """Replace the cues of a draft or published transcript (the creator's edit).
+
+        The status stays; a published one changes for listeners at once.
+        ``False`` if the row is neither (still pending, failed) or is gone.
+        """
+        now = now or timezone.now()
+        editable = [self.Status.DRAFT, self.Status.PUBLISHED]
+        won = self._write_if(
+            {"status__in": editable}, now=now, cues=cues_to_json(cues), timed=timed
+        )
+        if won:
+            # Touched for a draft too: the in-memory status may be stale, and
+            # a needless publish request changes no byte of the feed.
+            self.episode.touch(now=now)
+        return won
 
 
 class EpisodeEvent(models.Model):

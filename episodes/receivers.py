@@ -9,11 +9,12 @@ from __future__ import annotations
 import logging
 
 from django.db import transaction
+from django.db.models.signals import post_delete
 from django.dispatch import receiver
 from kombu.exceptions import OperationalError
 
 from episodes import notifications
-from episodes.models import Episode
+from episodes.models import Episode, Podcast, Transcript
 from episodes.signals import (
     delivery_requested,
     episode_transitioned,
@@ -95,3 +96,13 @@ def redeliver(sender, delivery_id: int, **kwargs) -> None:
             log.exception("delivery %s: could not queue it", delivery_id)
 
     transaction.on_commit(enqueue)
+
+
+@receiver(post_delete, sender=Transcript, dispatch_uid="episodes.receivers.transcript_deleted")
+def transcript_deleted(sender, instance: Transcript, origin=None, **kwargs) -> None:
+    """A transcript was deleted (the admin): its episode's item and page lose it."""
+    if getattr(origin, "model", type(origin)) in (Episode, Podcast):
+        return  # deleted with its episode or show: nothing left to touch
+    episode = Episode.objects.filter(pk=instance.episode_id).only("pk", "podcast_id").first()
+    if episode is not None:
+        episode.touch()

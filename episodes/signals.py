@@ -23,3 +23,9 @@ event_recorded = Signal()
 #: and by ``webhooks.send_test`` for a test delivery.
 #: Argument: ``delivery_id``. Receivers queue it with ``transaction.on_commit``.
 delivery_requested = Signal()
+
+#: Sent by ``Episode.touch`` when something its feed item or page shows changed
+#: outside the episode's row (a transcript published, edited or removed), after
+#: ``updated_at`` moved. Arguments: ``episode_id``, ``podcast_id``. The feeds
+#: app requests a publish.
+episode_content_changed = Signal()

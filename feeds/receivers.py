@@ -23,7 +23,7 @@ from kombu.exceptions import OperationalError
 
 from episodes import notifications
 from episodes.models import Episode, Podcast, Rendition
-from episodes.signals import episode_transitioned
+from episodes.signals import episode_content_changed, episode_transitioned
 from feeds.models import FeedState, PlannedPublish
 from feeds.publishing import plan_scheduled, request_publish
 from feeds.signals import (
@@ -161,3 +161,10 @@ def announce_published(sender, podcast_id: int, changed: bool, **kwargs) -> None
 def announce_blocked(sender, podcast_id: int, findings: list[str], **kwargs) -> None:
     """The gate kept the old feed: tell the creators what to fix."""
     notifications.announce_blocked(podcast_id, findings)
+
+
+@receiver(episode_content_changed, dispatch_uid="feeds_episode_content_changed")
+def episode_content_changed_publish(sender, podcast_id: int, **kwargs) -> None:
+    # A transcript (or another row an item carries) changed: Episode.touch
+    # already moved the item's revision; the feed needs publishing.
+    request_publish(podcast_id)

@@ -35,6 +35,7 @@ from django.utils.xmlutils import SimplerXMLGenerator
 from episodes.models import Episode, Podcast, Rendition, measured_url
 from episodes.presets import PRESETS
 from episodes.sanitize import sanitize_html
+from feeds import transcripts
 
 NAMESPACES = {
     "atom": "http://www.w3.org/2005/Atom",
@@ -160,18 +161,22 @@ class PodcastFeed(Rss201rev2Feed):
             handler.startElement("podcast:alternateEnclosure", attrs)
             handler.addQuickElement("podcast:source", None, {"uri": alt.url})
             handler.endElement("podcast:alternateEnclosure")
+        transcripts.write_tags(handler, item["transcripts"])
 
 
 def feed_episodes(podcast: Podcast, now: datetime) -> list[Episode]:
     """The episodes of ``podcast``'s feed at ``now``, newest first, renditions prefetched.
 
-    Two queries whatever the number of episodes.
+    Three queries whatever the number of episodes (episodes, renditions, transcripts).
     """
     return list(
         Episode.objects.in_feed(now)
         .filter(podcast=podcast)
         .order_by("-publish_at", "-pk")
-        .prefetch_related(Prefetch("renditions", queryset=Rendition.objects.order_by("pk")))
+        .prefetch_related(
+            Prefetch("renditions", queryset=Rendition.objects.order_by("pk")),
+            transcripts.published_prefetch(),
+        )
     )
 
 
@@ -303,6 +308,9 @@ def _item_kwargs(episode: Episode, renditions: list[Rendition], context: ItemCon
         "alternates": [
             _Alternate.of(r, context.enclosure_url(media.url(r.key))) for r in alternates
         ],
+        "transcripts": transcripts.links(
+            f"{context.page_url}{episode.slug}/", episode.transcripts.all()
+        ),
     }
 
 
@@ -332,7 +340,7 @@ def feed_items(
 ) -> list[str]:
     """The ``<item>`` XML of ``podcast``'s feed at ``now``, newest first.
 
-    One query for the revisions; two more only when some item is not cached
+    One query for the revisions; three more only when some item is not cached
     (``cache=None``: render every item). Items are rendered from the rows
     fetched, and cached under those rows' revisions, so an edit racing the
     render is never cached under an older revision.
@@ -354,7 +362,8 @@ def feed_items(
     missing = [row[0] for row in index if row[0] not in found]
     if missing:
         episodes = Episode.objects.filter(pk__in=missing).prefetch_related(
-            Prefetch("renditions", queryset=Rendition.objects.order_by("pk"))
+            Prefetch("renditions", queryset=Rendition.objects.order_by("pk")),
+            transcripts.published_prefetch(),
         )
         for episode in episodes:
             if not episode.renditions.all():
@@ -436,7 +445,7 @@ def build_feed(
     """Render ``podcast``'s feed as listeners should see it at ``now``.
 
     ``built_at`` is written as ``lastBuildDate`` (default ``now``). A constant
-    number of queries (at most three) whatever the number of episodes; items
+    number of queries (at most four) whatever the number of episodes; items
     come from the item cache when their revision is unchanged.
     """
     items = feed_items(podcast, now)

@@ -22,6 +22,7 @@ from django.urls import reverse
 
 from episodes.models import Episode, Podcast, Rendition
 from feeds.rss import split_renditions
+from feeds.transcripts import player_transcript
 
 
 @dataclass(frozen=True)
@@ -52,8 +53,20 @@ def chapters_for(episode: Episode) -> list[Chapter]:
 
 
 def transcript_for(episode: Episode) -> list[Cue]:
-    """The episode's transcript cues in order; none until transcripts are stored."""
-    return []
+    """The cues of the episode's published timed transcript, in order; ``[]`` if it has none.
+
+    In the show's language when there are several; a plain-text transcript
+    has no times to follow playback with, so the page shows none (apps get
+    its text file from the feed).
+    """
+    transcript = player_transcript(episode)
+    if transcript is None:
+        return []
+    return [
+        Cue(start_seconds=c.start, end_seconds=c.end, text=c.text, speaker=c.speaker)
+        for c in transcript.cue_list()
+        if c.timed
+    ]
 
 
 def absolute_url(path: str) -> str:

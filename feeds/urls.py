@@ -6,9 +6,10 @@ trailing slash anyway), and episode slugs ``embed``/``feed`` are refused by
 the model (``RESERVED_EPISODE_SLUGS``), show slugs such as ``oembed`` too.
 """
 
-from django.urls import path
+from django.urls import path, re_path
 
 from feeds import views
+from feeds.transcripts import URL_PATTERN as TRANSCRIPT_URL
 
 app_name = "feeds"
 urlpatterns = [
@@ -20,5 +21,6 @@ urlpatterns = [
     path("<slug:slug>/embed", views.embed_latest, name="embed_latest"),
     path("<slug:slug>/", views.show_page, name="show"),
     path("<slug:slug>/<slug:episode_slug>/embed", views.embed, name="embed"),
+    re_path(TRANSCRIPT_URL, views.transcript, name="transcript"),
     path("<slug:slug>/<slug:episode_slug>/", views.episode_page, name="episode"),
 ]

@@ -29,6 +29,7 @@ from feeds.media import serve_media
 from feeds.pages import Rendered, serve_page
 from feeds.serving import serve_feed
 from feeds.sitemaps import SITEMAPS
+from feeds.transcript_files import serve_transcript
 
 _PAGE_NUMBER = re.compile(r"[1-9][0-9]{0,5}")
 # Embeds may be framed by any site: that is what they are for.
@@ -103,6 +104,13 @@ def embed_latest(request: HttpRequest, slug: str) -> HttpResponse:
         return Rendered(html.encode(), site.next_publication_at(podcast, now))
 
     return serve_page(request, key=f"embed-latest:{slug}", slug=slug, render=render)
+
+
+def transcript(
+    request: HttpRequest, slug: str, episode_slug: str, language: str, ext: str
+) -> HttpResponse:
+    """``/<slug>/<episode-slug>/transcript.<language>.<ext>``: a published transcript file."""
+    return serve_transcript(request, slug, episode_slug, language, ext)
 
 
 def _published(slug: str, episode_slug: str) -> tuple[Podcast, Episode]:

@@ -283,6 +283,11 @@ SOURCE_MAX_DURATION_SECONDS = env_int("SOURCE_MAX_DURATION_SECONDS", 12 * 3600, 
 INGEST_QUEUE_URL = env_str("INGEST_QUEUE_URL")
 INGEST_POLL_SECONDS = env_int("INGEST_POLL_SECONDS", 20, minimum=1)
 
+# --- Transcripts (episodes/transcripts/) ---
+# Largest transcript file accepted (admin upload, attach_transcript); bigger ones
+# are refused before they are read.
+TRANSCRIPT_MAX_BYTES = env_int("TRANSCRIPT_MAX_BYTES", 10 * 1024**2, minimum=1024)
+
 # --- Feeds ---
 FEED_PUBLISH_DELAY_SECONDS = env_int("FEED_PUBLISH_DELAY_SECONDS", 5, minimum=0)
 FEED_STALE_REQUEST_SECONDS = env_int("FEED_STALE_REQUEST_SECONDS", 300, minimum=30)
