@@ -24,6 +24,7 @@ from django.utils.html import escape, format_html, format_html_join
 
 from episodes.admin_actions import retry_processing
 from episodes.admin_tenancy import TenantAdmin
+from episodes.admin_transcripts import episode_transcripts_html
 from episodes.directories import DIRECTORIES
 from episodes.live_status import SOURCE_FIELDS, episode_status, source_display
 from episodes.models import Episode, Podcast
@@ -409,6 +410,7 @@ class EpisodeAdmin(TenantAdmin):
     # Written by the pipeline only: shown, never edited.
     _processing_fields = ("status", "progress", "error_message", "not_produced", "guid")
     _public_fields = ("public_page", "embed_code")
+    _transcript_fields = ("transcripts",)
     # Display strings (H:MM:SS, MB) that the page's live status also fills in.
     _source_fields = SOURCE_FIELDS
     _history_fields = (
@@ -419,13 +421,16 @@ class EpisodeAdmin(TenantAdmin):
         "submitted_at",
         "completed_at",
     )
-    readonly_fields = _processing_fields + _source_fields + _history_fields + _public_fields
+    readonly_fields = (
+        _processing_fields + _source_fields + _history_fields + _public_fields + _transcript_fields
+    )
     fieldsets = (
         (None, {"fields": ("podcast", "title", "slug", "description", "publish_at")}),
         ("Numbering", {"fields": ("episode_type", "season", "number", "explicit")}),
         ("Processing", {"fields": _processing_fields}),
         ("Source audio", {"fields": _source_fields}),
         ("Public page and embed", {"fields": _public_fields}),
+        ("Transcripts", {"fields": _transcript_fields}),
         ("History", {"classes": ("collapse",), "fields": _history_fields}),
     )
 
@@ -518,6 +523,10 @@ class EpisodeAdmin(TenantAdmin):
         path = reverse("feeds:embed", args=[obj.podcast.slug, obj.slug])
         height = embed_height(bool(chapters_for(obj)))
         return embed_box(f"{settings.PUBLIC_BASE_URL}{path}", obj.title, height)
+
+    @admin.display(description="Transcripts")
+    def transcripts(self, obj: Episode) -> str:
+        return episode_transcripts_html(obj)
 
     @admin.display(description="Renditions not produced")
     def not_produced(self, obj: Episode) -> str:

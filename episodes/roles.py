@@ -12,6 +12,7 @@ _PERMISSIONS = {
     "rendition": ("view",),
     "webhook": ("add", "change", "delete", "view"),
     "webhookdelivery": ("view",),
+    "transcript": ("add", "change", "delete", "view"),
 }
 
 

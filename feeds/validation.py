@@ -198,6 +198,48 @@ def _check_items(channel, now: datetime, *, serial: bool = False) -> list[str]:
         for alt in item.findall(_q("podcast:alternateEnclosure")):
             if not alt.get("type") or alt.find(_q("podcast:source")) is None:
                 problems.append(f"{where}: podcast:alternateEnclosure needs a type and a source.")
+        problems.extend(_check_transcripts(item, where))
+    return problems
+
+
+# The types the tag's documentation lists:
+# https://github.com/Podcastindex-org/podcast-namespace/blob/main/docs/tags/transcript.md
+TRANSCRIPT_TYPES = frozenset(
+    {"text/plain", "text/html", "text/vtt", "application/json", "application/x-subrip"}
+)
+
+
+def _check_transcripts(item, where: str) -> list[str]:
+    """``<podcast:transcript url type [language] [rel]>`` as the namespace documents it."""
+    problems: list[str] = []
+    seen: set[str] = set()
+    for tag in item.findall(_q("podcast:transcript")):
+        url, mime = tag.get("url", ""), tag.get("type", "")
+        if not _ASCII_URL.match(url):
+            problems.append(f"{where}: podcast:transcript url is not an ASCII http(s) URL.")
+        elif url in seen:
+            problems.append(f"{where}: podcast:transcript {url} is listed twice.")
+        seen.add(url)
+        if mime not in TRANSCRIPT_TYPES:
+            problems.append(
+                f"{where}: podcast:transcript type “{mime}” is not one of "
+                f"{', '.join(sorted(TRANSCRIPT_TYPES))}."
+            )
+        language = tag.get("language")
+        if language is not None:
+            try:
+                language_validator(language)
+            except ValidationError:
+                problems.append(
+                    f"{where}: podcast:transcript language “{language}” is not a language tag."
+                )
+        rel = tag.get("rel")
+        if rel is not None and rel != "captions":
+            problems.append(f'{where}: podcast:transcript rel must be "captions" or absent.')
+        if rel == "captions" and mime in ("text/plain", "text/html"):
+            problems.append(
+                f'{where}: podcast:transcript rel="captions" needs a timed type (VTT, SRT, JSON).'
+            )
     return problems
 
 

@@ -229,7 +229,8 @@ def test_query_count_is_constant(show, make_published, now, count, django_assert
     for i in range(count):
         make_published(show, publish_at=now - timedelta(minutes=i + 1))
     show.refresh_from_db()
-    # The revisions, then (items not cached yet) the episodes and their renditions.
-    with django_assert_max_num_queries(3):
+    # The revisions, then (items not cached yet) the episodes, their renditions
+    # and their published transcripts.
+    with django_assert_max_num_queries(4):
         rendered = build_feed(show, now=now)
     assert rendered.item_count == count

@@ -104,7 +104,8 @@ def test_utf16_with_bom_is_read():
         ),
         ("WEBVTT\n\n\n00:03.000 --> 00:02.000\nbackwards\n", "a.vtt", 4, "before it starts"),
         (
-            '{"segments": [\n  {"startTime": 1, "body": "a"},\n  {"startTime": "2", "body": "b"}\n]}',
+            '{"segments": [\n  {"startTime": 1, "body": "a"},\n'
+            '  {"startTime": "2", "body": "b"}\n]}',
             "a.json",
             3,
             "segment 2",
@@ -229,7 +230,10 @@ def test_an_untimed_transcript_cannot_be_written_in_a_timed_format():
 
 
 def test_json_segments_without_end_time_end_where_the_next_starts():
-    data = b'{"version": "1.0.0", "segments": [{"startTime": 1, "body": "I"}, {"startTime": 1.5, "body": "am\\n"}]}'
+    data = (
+        b'{"version": "1.0.0", "segments": '
+        b'[{"startTime": 1, "body": "I"}, {"startTime": 1.5, "body": "am\\n"}]}'
+    )
     assert parse_transcript(data, "t.json").cues == [Cue(1.0, 1.5, "I"), Cue(1.5, 1.5, "am")]
 
 
