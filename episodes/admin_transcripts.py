@@ -172,7 +172,8 @@ class TranscriptForm(forms.ModelForm):
         try:
             return parse_transcript(text.encode(), name)
         except TranscriptError as exc:
-            self.add_error("text", str(exc).capitalize())
+            message = str(exc)
+            self.add_error("text", message[:1].upper() + message[1:])
             return None
 
     def validate_unique(self) -> None:
