@@ -47,11 +47,15 @@ def _number(segment: dict, key: str, where: str, line: int) -> float | None:
     value = segment.get(key)
     if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+    try:
+        seconds = float(value) if isinstance(value, int | float) else math.nan
+    except OverflowError:  # an integer too large for a float
+        seconds = math.nan
+    if isinstance(value, bool) or not math.isfinite(seconds):
         raise TranscriptError(f"{where}: “{key}” must be a number of seconds.", line=line)
-    if value < 0:
+    if seconds < 0:
         raise TranscriptError(f"{where}: “{key}” must not be negative.", line=line)
-    return float(value)
+    return seconds
 
 
 def parse_json(text: str) -> list[Cue]:
@@ -62,6 +66,8 @@ def parse_json(text: str) -> list[Cue]:
         raise TranscriptError(f"not valid JSON: {exc.msg}.", line=exc.lineno) from None
     except RecursionError:
         raise TranscriptError("the JSON is nested too deeply.") from None
+    except ValueError:  # an integer longer than Python converts (4,300 digits)
+        raise TranscriptError("not valid JSON: a number has too many digits.") from None
     if not isinstance(data, dict) or not isinstance(data.get("segments"), list):
         raise TranscriptError(
             'a Podcasting 2.0 JSON transcript is an object with a "segments" list.', line=1

@@ -264,3 +264,18 @@ def test_a_stream_of_unknown_size_is_read_one_byte_past_the_limit_only(settings)
     with pytest.raises(TranscriptError, match="at most 2,048 bytes"):
         read_limited(stream)
     assert stream.read_sizes == [2049]
+
+
+@pytest.mark.parametrize(
+    ("data", "words"),
+    [
+        (b'{"segments": [{"startTime": 1' + b"0" * 400 + b', "body": "x"}]}', "number of seconds"),
+        (b'{"segments": [{"startTime": 1' + b"0" * 5000 + b', "body": "x"}]}', "too many digits"),
+        (b'{"segments": [{"startTime": NaN, "body": "x"}]}', "number of seconds"),
+        (b'{"segments": [{"startTime": true, "body": "x"}]}', "number of seconds"),
+        (b'{"segments": [{"startTime": -1, "body": "x"}]}', "must not be negative"),
+        (b"[" * 100_000 + b"]" * 100_000, "nested too deeply"),
+    ],
+)
+def test_hostile_json_is_refused_with_a_reason(data, words):
+    assert words in str(error_of(data, "t.json"))
