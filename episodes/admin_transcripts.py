@@ -10,6 +10,7 @@ goes through the ``Transcript`` model's methods.
 from __future__ import annotations
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
@@ -38,6 +39,18 @@ def editable_text(transcript: Transcript) -> str:
     """The transcript as the creator edits it: WebVTT when timed, else plain text."""
     fmt = BY_EXTENSION["vtt" if transcript.timed else "txt"]
     return write(transcript.cue_list(), fmt).decode()
+
+
+def text_editable(transcript: Transcript | None) -> bool:
+    """Whether the page offers the text box: a draft or published one a form post can carry.
+
+    Django refuses a form body over ``DATA_UPLOAD_MAX_MEMORY_SIZE`` (400), and
+    URL-encoding can triple the bytes; a longer transcript is replaced by file.
+    """
+    if transcript is None or transcript.pk is None or transcript.status not in EDITABLE:
+        return False
+    limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    return limit is None or len(editable_text(transcript).encode()) * 3 + 65536 <= limit
 
 
 def status_html(transcript: Transcript) -> str:  # safe HTML
@@ -129,7 +142,10 @@ class TranscriptForm(forms.ModelForm):
             self.fields[
                 "language"
             ].help_text = "A language tag such as “en” or “pt-BR”; empty: the show's language."
-        if "text" in self.fields and self.instance.pk:
+        if not text_editable(self.instance):
+            # Not on the page, so never "changed" by its absence from a post.
+            del self.fields["text"]
+        else:
             self.initial["text"] = editable_text(self.instance)
             self.fields["text"].help_text = (
                 "Edit the WebVTT text: one cue per block, a time line "
@@ -210,12 +226,17 @@ class TranscriptAdmin(TenantAdmin):
 
     @admin.display(description="Public files")
     def public_files(self, obj: Transcript) -> str:
-        return public_files_html(obj)
+        files = public_files_html(obj)
+        if obj.status in EDITABLE and not text_editable(obj):
+            return format_html(
+                "{}<br>Too long to edit here: edit its WebVTT file and upload it below.", files
+            )
+        return files
 
     def get_fields(self, request, obj=None):
         if obj is None:
             return ("episode", "language", "file")
-        editable = ("text",) if obj.status in EDITABLE else ()
+        editable = ("text",) if text_editable(obj) else ()
         return (
             "show",
             "episode",

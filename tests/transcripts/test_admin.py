@@ -298,3 +298,29 @@ def test_a_creator_deletes_a_transcript(alice, two_creators, attach):
     assert response.status_code == 302
     assert not Transcript.objects.exists()
     assert alice.get("/alices/pilot/transcript.fr.vtt").status_code == 404
+
+
+def test_saving_a_pending_transcripts_page_unchanged_is_not_an_error(alice, two_creators):
+    pending = Transcript.objects.create(
+        episode=two_creators["alices_episode"], language="fr", origin="automatic", status="pending"
+    )
+    response = alice.post(change_url(pending), {})
+    assert response.status_code == 302
+    pending.refresh_from_db()
+    assert pending.status == "pending"
+
+
+def test_a_transcript_too_long_for_a_form_post_is_replaced_by_file_instead(
+    alice, two_creators, draft, settings
+):
+    settings.DATA_UPLOAD_MAX_MEMORY_SIZE = 100_000
+    many = [Cue(i, i + 1, f"cue number {i}") for i in range(2000)]
+    transcript = draft(two_creators["alices_episode"], many, "fr")
+    page = alice.get(change_url(transcript)).text
+    assert 'name="text"' not in page
+    assert "Too long to edit here" in page
+    # Accepting it still works: nothing to post but the button.
+    response = alice.post(change_url(transcript), {"_accept": "Accept and publish"})
+    assert response.status_code == 302
+    transcript.refresh_from_db()
+    assert transcript.status == "published" and len(transcript.cues) == 2000

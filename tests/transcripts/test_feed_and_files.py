@@ -320,3 +320,17 @@ def test_validate_feed_finds_malformed_transcript_tags(show, episode, attach, no
     assert 'rel="captions" needs a timed type' in problems[2]
     assert "language “x” is not a language tag" in problems[3]
     assert 'rel must be "captions" or absent' in problems[4]
+
+
+def test_deleting_an_episode_or_a_show_takes_its_transcripts_along(
+    show, episode, attach, make_published, django_capture_on_commit_callbacks
+):
+    attach(episode)
+    other = make_published(show, slug="other")
+    attach(other)
+    with django_capture_on_commit_callbacks(execute=True):
+        episode.delete()
+    assert list(Transcript.objects.values_list("episode__slug", flat=True)) == ["other"]
+    with django_capture_on_commit_callbacks(execute=True):
+        show.delete()
+    assert not Transcript.objects.exists()
