@@ -20,7 +20,9 @@ from feeds import site
 from feeds.transcripts import published_file
 
 
-def serve_transcript(request: HttpRequest, slug: str, episode_slug: str, language: str, ext: str):
+def serve_transcript(
+    request: HttpRequest, slug: str, episode_slug: str, language: str, ext: str
+) -> HttpResponse:
     """GET/HEAD of one transcript file: 200 with ETag and CORS ``*``, 304, 404 or 405.
 
     404 unless the episode is published (not scheduled, not a draft) and has

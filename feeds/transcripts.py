@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.db.models import Prefetch
+from django.utils.xmlutils import SimplerXMLGenerator
 
 from episodes.models import Episode, Transcript
 from episodes.transcripts.formats import BY_EXTENSION, TranscriptFormat, served_formats, write
@@ -78,7 +79,7 @@ def links(episode_url: str, transcripts: Iterable[Transcript]) -> list[Transcrip
     return out
 
 
-def write_tags(handler, transcript_links: Iterable[TranscriptLink]) -> None:
+def write_tags(handler: SimplerXMLGenerator, transcript_links: Iterable[TranscriptLink]) -> None:
     """Write the item's ``<podcast:transcript>`` elements."""
     for link in transcript_links:
         handler.addQuickElement("podcast:transcript", None, link.attributes())

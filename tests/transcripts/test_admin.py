@@ -97,6 +97,20 @@ def test_a_bad_file_is_refused_with_the_line_and_nothing_is_stored(
     assert not Transcript.objects.exists()
 
 
+def test_a_malformed_language_tag_is_refused(alice, two_creators):
+    response = alice.post(
+        reverse(ADD),
+        {
+            "episode": two_creators["alices_episode"].pk,
+            "language": "english!",
+            "file": upload("lighthouse.vtt"),
+        },
+    )
+    assert response.status_code == 200
+    assert "Use a language tag such as “en”, “en-US” or “pt-BR”." in response.text
+    assert not Transcript.objects.exists()
+
+
 def test_an_oversized_upload_is_refused_with_the_limit(alice, two_creators, settings):
     settings.TRANSCRIPT_MAX_BYTES = 4096
     big = b"WEBVTT\n\n" + b"00:00:01.000 --> 00:00:02.000\nwords words words\n\n" * 200
