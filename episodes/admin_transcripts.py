@@ -64,7 +64,7 @@ def status_html(transcript: Transcript) -> str:  # safe HTML
             transcript.progress_percent,
         )
     if transcript.status == Transcript.Status.FAILED and transcript.error_message:
-        return format_html('{}: <span class="errornote">{}</span>', label, transcript.error_message)
+        return format_html("{}: {}", label, transcript.error_message)
     return format_html("{}", label)
 
 
@@ -147,12 +147,16 @@ class TranscriptForm(forms.ModelForm):
             del self.fields["text"]
         else:
             self.initial["text"] = editable_text(self.instance)
+            # Admin help texts are HTML: the voice tag is written escaped.
             self.fields["text"].help_text = (
                 "Edit the WebVTT text: one cue per block, a time line "
-                "(00:00:01.000 --> 00:00:04.000), then its words; <v Name> names the speaker."
+                "(00:00:01.000 --&gt; 00:00:04.000), then its words; a line starting "
+                "&lt;v Name&gt; names the speaker."
                 if self.instance.timed
                 else "Plain text: one paragraph per block, separated by blank lines."
             )
+        if self.instance.pk and "file" in self.fields:
+            self.fields["file"].label = "Replace with a file"
 
     def clean(self) -> dict:
         data = super().clean()
