@@ -7,8 +7,6 @@ web players fetch transcripts from other origins
 
 from __future__ import annotations
 
-import hashlib
-
 from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404
@@ -27,8 +25,8 @@ def serve_transcript(
 
     404 unless the episode is published (not scheduled, not a draft) and has
     a published transcript in ``language`` that can be written as ``ext``.
-    The file is written from the stored cues on each request (a few
-    milliseconds for an hour of speech), so no cache can serve a stale edit.
+    Files are written from the stored cues once per change and process
+    (:data:`feeds.transcripts.FILE_CACHE`).
     """
     if request.method not in ("GET", "HEAD"):
         return HttpResponseNotAllowed(["GET", "HEAD"])
@@ -37,20 +35,17 @@ def serve_transcript(
     found = published_file(episode, language, ext) if episode is not None else None
     if found is None:
         raise Http404("No such transcript.")
-    body, content_type = found
-    etag = f'"{hashlib.sha256(body).hexdigest()[:32]}"'
     headers = {
-        "ETag": etag,
+        "ETag": found.etag,
         "Cache-Control": f"public, max-age={settings.SITE_PAGE_MAX_AGE}",
         "Access-Control-Allow-Origin": "*",
         "X-Content-Type-Options": "nosniff",
     }
-    response = get_conditional_response(request, etag=etag)
+    response = get_conditional_response(request, etag=found.etag)
     if response is None:
-        response = HttpResponse(
-            b"" if request.method == "HEAD" else body, content_type=content_type
-        )
-        response["Content-Length"] = str(len(body))
+        body = b"" if request.method == "HEAD" else found.body
+        response = HttpResponse(body, content_type=found.content_type)
+        response["Content-Length"] = str(len(found.body))
     for name, value in headers.items():
         response[name] = value
     return response

@@ -9,6 +9,9 @@ the item as one ``<podcast:transcript>`` per file
 
 from __future__ import annotations
 
+import hashlib
+import threading
+from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -16,6 +19,7 @@ from django.db.models import Prefetch
 from django.utils.xmlutils import SimplerXMLGenerator
 
 from episodes.models import Episode, Transcript
+from episodes.transcripts.cues import cues_from_json
 from episodes.transcripts.formats import BY_EXTENSION, TranscriptFormat, served_formats, write
 
 #: Where each transcript file lives under its episode's page (``feeds/urls.py``).
@@ -85,16 +89,80 @@ def write_tags(handler: SimplerXMLGenerator, transcript_links: Iterable[Transcri
         handler.addQuickElement("podcast:transcript", None, link.attributes())
 
 
-def published_file(episode: Episode, language: str, ext: str) -> tuple[bytes, str] | None:
-    """(bytes, content type) of one served transcript file; ``None`` if there is no such file.
+@dataclass(frozen=True)
+class TranscriptFile:
+    """One served file: its bytes, ``Content-Type`` and strong ETag."""
+
+    body: bytes
+    content_type: str
+    etag: str
+
+
+class FileCache:
+    """Written transcript files by (transcript, ``updated_at``, format), least recently used out.
+
+    Writing an hour of speech takes milliseconds, the largest transcript
+    about a second; a hot file is written once per change and process.
+    Every write of a transcript moves its ``updated_at``, so a key never
+    names stale bytes. Bounded by ``max_bytes``; safe to share between threads.
+    """
+
+    def __init__(self, max_bytes: int) -> None:
+        self.max_bytes = max_bytes
+        self._files: OrderedDict[tuple, TranscriptFile] = OrderedDict()
+        self._bytes = 0
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple) -> TranscriptFile | None:
+        with self._lock:
+            found = self._files.get(key)
+            if found is not None:
+                self._files.move_to_end(key)
+            return found
+
+    def put(self, key: tuple, file: TranscriptFile) -> None:
+        with self._lock:
+            if key in self._files or len(file.body) > self.max_bytes:
+                return
+            self._files[key] = file
+            self._bytes += len(file.body)
+            while self._bytes > self.max_bytes:
+                _key, dropped = self._files.popitem(last=False)
+                self._bytes -= len(dropped.body)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._files.clear()
+            self._bytes = 0
+
+
+#: This process's written transcript files.
+FILE_CACHE = FileCache(32 * 1024**2)
+
+
+def published_file(episode: Episode, language: str, ext: str) -> TranscriptFile | None:
+    """One served transcript file; ``None`` if there is no such file.
 
     ``episode`` must already be known to be published (``feeds.site.public_episode``).
+    One small query when the file is cached; the cues are loaded only to write it.
     """
     fmt = BY_EXTENSION.get(ext)
-    transcript = episode.transcripts.published().filter(language=language).first()
-    if fmt is None or transcript is None or fmt not in served_formats(transcript.timed):
+    row = (
+        episode.transcripts.published()
+        .filter(language=language)
+        .values_list("pk", "updated_at", "timed")
+        .first()
+    )
+    if fmt is None or row is None or fmt not in served_formats(row[2]):
         return None
-    return write(transcript.cue_list(), fmt), fmt.content_type
+    key = (*row, fmt.name)
+    found = FILE_CACHE.get(key)
+    if found is None:
+        cues = Transcript.objects.filter(pk=row[0]).values_list("cues", flat=True).first()
+        body = write(cues_from_json(cues or []), fmt)
+        found = TranscriptFile(body, fmt.content_type, f'"{hashlib.sha256(body).hexdigest()[:32]}"')
+        FILE_CACHE.put(key, found)
+    return found
 
 
 def player_transcript(episode: Episode) -> Transcript | None:

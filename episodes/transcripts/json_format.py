@@ -28,7 +28,8 @@ class _Located(dict):
 
 def _locating_decoder() -> json.JSONDecoder:
     # The pure-Python scanner lets us see where each object starts, so an
-    # error in segment 812 names its line; the C scanner hides positions.
+    # error in segment 812 names its line; the C scanner (the first, fast
+    # read) hides positions.
     decoder = json.JSONDecoder()
     plain = decoder.parse_object
 
@@ -43,7 +44,15 @@ def _locating_decoder() -> json.JSONDecoder:
     return decoder
 
 
-def _number(segment: dict, key: str, where: str, line: int) -> float | None:
+class _Invalid(Exception):
+    """A segment that breaks the format: its index and what is wrong."""
+
+    def __init__(self, index: int, message: str) -> None:
+        super().__init__(message)
+        self.index, self.message = index, message
+
+
+def _number(segment: dict, key: str, index: int) -> float | None:
     value = segment.get(key)
     if value is None:
         return None
@@ -51,60 +60,69 @@ def _number(segment: dict, key: str, where: str, line: int) -> float | None:
         seconds = float(value) if isinstance(value, int | float) else math.nan
     except OverflowError:  # an integer too large for a float
         seconds = math.nan
+    where = f"segment {index + 1}"
     if isinstance(value, bool) or not math.isfinite(seconds):
-        raise TranscriptError(f"{where}: “{key}” must be a number of seconds.", line=line)
+        raise _Invalid(index, f"{where}: “{key}” must be a number of seconds.")
     if seconds < 0:
-        raise TranscriptError(f"{where}: “{key}” must not be negative.", line=line)
+        raise _Invalid(index, f"{where}: “{key}” must not be negative.")
     return seconds
 
 
-def parse_json(text: str) -> list[Cue]:
-    """The cues of a Podcasting 2.0 JSON transcript; :class:`TranscriptError` with the line."""
+def _decode(text: str, decode) -> Any:
     try:
-        data = _locating_decoder().decode(text)
+        return decode(text)
     except json.JSONDecodeError as exc:
         raise TranscriptError(f"not valid JSON: {exc.msg}.", line=exc.lineno) from None
     except RecursionError:
         raise TranscriptError("the JSON is nested too deeply.") from None
     except ValueError:  # an integer longer than Python converts (4,300 digits)
         raise TranscriptError("not valid JSON: a number has too many digits.") from None
-    if not isinstance(data, dict) or not isinstance(data.get("segments"), list):
-        raise TranscriptError(
-            'a Podcasting 2.0 JSON transcript is an object with a "segments" list.', line=1
-        )
 
-    def line_of(obj: Any) -> int:
-        return text.count("\n", 0, getattr(obj, "offset", 0)) + 1
 
-    rows: list[tuple[float, float | None, str, str, int]] = []
-    for index, segment in enumerate(data["segments"]):
+def _cues(segments: list) -> list[Cue]:
+    rows: list[tuple[float, float | None, str, str]] = []
+    for index, segment in enumerate(segments):
         where = f"segment {index + 1}"
-        line = line_of(segment)
         if not isinstance(segment, dict):
-            raise TranscriptError(f"{where} is not an object.", line=line)
-        start = _number(segment, "startTime", where, line)
+            raise _Invalid(index, f"{where} is not an object.")
+        start = _number(segment, "startTime", index)
         if start is None:
-            raise TranscriptError(f"{where} has no “startTime”.", line=line)
-        end = _number(segment, "endTime", where, line)
+            raise _Invalid(index, f"{where} has no “startTime”.")
+        end = _number(segment, "endTime", index)
         if end is not None and end < start:
-            raise TranscriptError(
-                f"{where} ends (endTime {end:g}) before it starts (startTime {start:g}).",
-                line=line,
+            raise _Invalid(
+                index, f"{where} ends (endTime {end:g}) before it starts (startTime {start:g})."
             )
         body, speaker = segment.get("body"), segment.get("speaker", "")
         if not isinstance(body, str):
-            raise TranscriptError(f"{where}: “body” must be text.", line=line)
+            raise _Invalid(index, f"{where}: “body” must be text.")
         if not isinstance(speaker, str):
-            raise TranscriptError(f"{where}: “speaker” must be text.", line=line)
-        rows.append((start, end, body.strip(), speaker.strip(), line))
+            raise _Invalid(index, f"{where}: “speaker” must be text.")
+        rows.append((start, end, body.strip(), speaker.strip()))
     cues = []
-    for i, (start, end, body, speaker, _line) in enumerate(rows):
+    for i, (start, end, body, speaker) in enumerate(rows):
         if end is None:
             following = rows[i + 1][0] if i + 1 < len(rows) else start
             end = max(start, following)
         if body:
             cues.append(Cue(start=start, end=end, text=body, speaker=speaker))
     return cues
+
+
+def parse_json(text: str) -> list[Cue]:
+    """The cues of a Podcasting 2.0 JSON transcript; :class:`TranscriptError` with the line."""
+    data = _decode(text, json.loads)
+    if not isinstance(data, dict) or not isinstance(data.get("segments"), list):
+        raise TranscriptError(
+            'a Podcasting 2.0 JSON transcript is an object with a "segments" list.', line=1
+        )
+    try:
+        return _cues(data["segments"])
+    except _Invalid as invalid:
+        # Only now, to name the line, read it again noting where each object starts.
+        segment = _decode(text, _locating_decoder().decode)["segments"][invalid.index]
+        line = text.count("\n", 0, getattr(segment, "offset", 0)) + 1
+        raise TranscriptError(invalid.message, line=line) from None
 
 
 def write_json(cues: Sequence[Cue]) -> str:

@@ -9,6 +9,7 @@ import pytest
 from episodes.models import Transcript
 from episodes.transcripts.formats import parse_transcript
 from feeds import pages
+from feeds.transcripts import FILE_CACHE
 from tests.feeds.conftest import (  # noqa: F401  (fixtures, re-used as they are)
     app_server,
     cover_png,
@@ -24,8 +25,10 @@ FILES = Path(__file__).parent / "files"
 @pytest.fixture(autouse=True)
 def fresh_page_cache():
     pages.clear_cache()
+    FILE_CACHE.clear()
     yield
     pages.clear_cache()
+    FILE_CACHE.clear()
 
 
 @pytest.fixture

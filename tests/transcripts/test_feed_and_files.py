@@ -8,6 +8,8 @@ import xml.etree.ElementTree as ET
 from datetime import timedelta
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from episodes.models import Episode, Transcript
 from episodes.transcripts.cues import Cue
@@ -16,6 +18,7 @@ from feeds import site
 from feeds.models import FeedState
 from feeds.publishing import publish_feed
 from feeds.rss import NAMESPACES, build_feed
+from feeds.transcripts import FileCache, TranscriptFile
 from feeds.validation import check_feed_xml
 from tests.feeds.conftest import parse_both
 
@@ -334,3 +337,33 @@ def test_deleting_an_episode_or_a_show_takes_its_transcripts_along(
     with django_capture_on_commit_callbacks(execute=True):
         show.delete()
     assert not Transcript.objects.exists()
+
+
+def test_a_file_is_written_once_per_change_and_an_edit_is_served_at_once(episode, attach, client):
+    transcript = attach(episode)
+    first = client.get("/lights/keepers/transcript.en.vtt")
+    with CaptureQueriesContext(connection) as queries:
+        again = client.get("/lights/keepers/transcript.en.vtt")
+    assert again.content == first.content and again["ETag"] == first["ETag"]
+    # Served from this process's cache: the cues are not even loaded.
+    assert not [q for q in queries.captured_queries if '"cues"' in q["sql"]]
+
+    assert transcript.revise([Cue(1.0, 2.0, "Edited.")], timed=True)
+    edited = client.get("/lights/keepers/transcript.en.vtt")
+    assert edited["ETag"] != first["ETag"]
+    assert edited.content == b"WEBVTT\n\n00:00:01.000 --> 00:00:02.000\nEdited.\n"
+    assert (
+        client.get(
+            "/lights/keepers/transcript.en.vtt", HTTP_IF_NONE_MATCH=first["ETag"]
+        ).status_code
+        == 200
+    )
+
+
+def test_the_file_cache_stays_within_its_bytes():
+    cache = FileCache(max_bytes=10)
+    for n in range(4):
+        cache.put((n,), TranscriptFile(b"x" * 4, "text/plain", f'"{n}"'))
+    assert [cache.get((n,)) is not None for n in range(4)] == [False, False, True, True]
+    cache.put(("huge",), TranscriptFile(b"x" * 11, "text/plain", '"h"'))
+    assert cache.get(("huge",)) is None
