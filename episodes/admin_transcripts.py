@@ -264,7 +264,7 @@ class TranscriptAdmin(TenantAdmin):
     def get_changeform_initial_data(self, request) -> dict:
         initial = super().get_changeform_initial_data(request)
         episode_id = request.GET.get("episode", "")
-        if episode_id.isdigit():
+        if episode_id.isdigit() and len(episode_id) <= 18:  # a database integer
             episode = (
                 Episode.objects.managed_by(request.user)
                 .select_related("podcast")

@@ -46,6 +46,8 @@ def test_an_upload_is_validated_stored_and_published_in_the_shows_language(alice
     assert form.status_code == 200
     # The show's language is offered; empty also means it.
     assert 'name="language" value="fr"' in form.text
+    for junk in ("x", "-1", "9" * 40):
+        assert alice.get(reverse(ADD) + f"?episode={junk}").status_code == 200
 
     response = alice.post(
         reverse(ADD), {"episode": episode.pk, "language": "", "file": upload("lighthouse.vtt")}
