@@ -12,13 +12,14 @@ from django.db import transaction
 from django.dispatch import receiver
 from kombu.exceptions import OperationalError
 
-from episodes import notifications
+from episodes import notifications, transcription
 from episodes.models import Episode
 from episodes.signals import (
     delivery_requested,
     episode_transitioned,
     event_recorded,
     processing_requested,
+    transcription_requested,
 )
 
 log = logging.getLogger(__name__)
@@ -93,5 +94,27 @@ def redeliver(sender, delivery_id: int, **kwargs) -> None:
             deliver_webhook.delay(delivery_id=delivery_id)
         except OperationalError:
             log.exception("delivery %s: could not queue it", delivery_id)
+
+    transaction.on_commit(enqueue)
+
+
+@receiver(episode_transitioned, dispatch_uid="episodes.receivers.request_transcript")
+def request_transcript(sender, episode: Episode, source: str, target: str, **kwargs) -> None:
+    """An episode became ready: its show may want a draft transcript (recorded in this transaction)."""
+    if target == Episode.Status.READY:
+        transcription.request_draft(episode)
+
+
+@receiver(transcription_requested, dispatch_uid="episodes.receivers.enqueue_transcription")
+def enqueue_transcription(sender, transcript_id: int, **kwargs) -> None:
+    """Queue the transcription task once the transaction commits."""
+    from episodes.tasks import transcribe_episode
+
+    def enqueue() -> None:
+        try:
+            transcribe_episode.delay(transcript_id=transcript_id)
+        except OperationalError:
+            # The pending row is stored: reconcile_transcriptions queues it later.
+            log.exception("transcript %s: could not queue the transcription", transcript_id)
 
     transaction.on_commit(enqueue)

@@ -23,3 +23,9 @@ event_recorded = Signal()
 #: and by ``webhooks.send_test`` for a test delivery.
 #: Argument: ``delivery_id``. Receivers queue it with ``transaction.on_commit``.
 delivery_requested = Signal()
+
+#: Sent by :mod:`episodes.transcription` when an automatic transcript is to be
+#: made (a new pending draft, a lost job, or reconcile finding one nobody
+#: works on). Argument: ``transcript_id``. Receivers queue the transcription
+#: with ``transaction.on_commit``.
+transcription_requested = Signal()
