@@ -100,7 +100,8 @@ def redeliver(sender, delivery_id: int, **kwargs) -> None:
 
 @receiver(episode_transitioned, dispatch_uid="episodes.receivers.request_transcript")
 def request_transcript(sender, episode: Episode, source: str, target: str, **kwargs) -> None:
-    """An episode became ready: its show may want a draft transcript (recorded in this transaction)."""
+    """An episode became ready: its show may want a draft transcript (recorded in this
+    transaction, queued after it commits)."""
     if target == Episode.Status.READY:
         transcription.request_draft(episode)
 

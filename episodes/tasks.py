@@ -160,7 +160,7 @@ def transcribe_episode(*, transcript_id: int) -> str:
 
 @task(expires=60)
 def poll_transcriptions() -> dict:
-    """Periodic: poll every running transcription job once; transient errors wait for the next run."""
+    """Periodic: poll every running transcription job once; transient errors wait for the next."""
     return transcription.poll_transcriptions()
 
 

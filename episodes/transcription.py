@@ -29,8 +29,8 @@ from episodes.models import Episode, Transcript
 from episodes.signals import transcription_requested
 from episodes.transcribers import (
     JobState,
-    TranscribeRequest,
     Transcriber,
+    TranscribeRequest,
     TranscriptionError,
     TransientTranscriberError,
     get_transcriber,

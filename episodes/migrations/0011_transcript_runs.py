@@ -4,20 +4,19 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('episodes', '0010_transcripts'),
+        ("episodes", "0010_transcripts"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='transcript',
-            name='attempt',
+            model_name="transcript",
+            name="attempt",
             field=models.PositiveIntegerField(default=0, editable=False),
         ),
         migrations.AddField(
-            model_name='transcript',
-            name='claimed_at',
+            model_name="transcript",
+            name="claimed_at",
             field=models.DateTimeField(blank=True, editable=False, null=True),
         ),
     ]

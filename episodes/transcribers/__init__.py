@@ -13,8 +13,8 @@ from django.utils.module_loading import import_string
 
 from episodes.transcribers.base import (
     JobState,
-    TranscribeRequest,
     Transcriber,
+    TranscribeRequest,
     TranscriptionError,
     TranscriptionStatus,
     TransientTranscriberError,

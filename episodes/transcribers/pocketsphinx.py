@@ -39,8 +39,8 @@ from episodes.probe import ffmpeg_binary
 from episodes.transcribers.base import (
     JobState,
     ProgressCallback,
-    TranscribeRequest,
     Transcriber,
+    TranscribeRequest,
     TranscriptionError,
     TranscriptionStatus,
     TransientTranscriberError,
@@ -264,7 +264,9 @@ class PocketSphinxTranscriber(Transcriber):
                 errlog.seek(0)
                 tail = errlog.read().decode("utf-8", "replace").strip().splitlines()[-2:]
                 raise TranscriptionError("The audio could not be decoded: " + " / ".join(tail))
-        return group_words(words, max_seconds=self.max_cue_seconds, pause_seconds=self.pause_seconds)
+        return group_words(
+            words, max_seconds=self.max_cue_seconds, pause_seconds=self.pause_seconds
+        )
 
     def status(self, job_id: str) -> TranscriptionStatus:
         """COMPLETE with the cues once the result exists; LOST otherwise."""

@@ -27,8 +27,8 @@ from django.conf import settings
 from episodes.transcribers.base import (
     JobState,
     ProgressCallback,
-    TranscribeRequest,
     Transcriber,
+    TranscribeRequest,
     TranscriptionError,
     TranscriptionStatus,
     TransientTranscriberError,
@@ -138,7 +138,7 @@ class AmazonTranscribeTranscriber(Transcriber):
         return self._client
 
     def language_code(self, language: str) -> str | None:
-        """Transcribe's ``LanguageCode`` for a BCP 47 tag, from the service model; ``None``: none."""
+        """Transcribe's ``LanguageCode`` for a BCP 47 tag (from the service model), or ``None``."""
         codes = self.client.meta.service_model.shape_for("LanguageCode").enum
         by_lower = {code.lower(): code for code in codes}
         tag = language.lower()
@@ -164,7 +164,8 @@ class AmazonTranscribeTranscriber(Transcriber):
             output_uri = uploads.uri(request.result_key)
         except NotImplementedError as exc:
             raise TranscriptionError(
-                f"Amazon Transcribe reads audio from S3; the uploads storage is {uploads.describe()}."
+                "Amazon Transcribe reads audio from S3; the uploads storage is "
+                f"{uploads.describe()}."
             ) from exc
         bucket, key = output_uri.removeprefix("s3://").split("/", 1)
         language = self.language_code(request.language)
@@ -194,9 +195,7 @@ class AmazonTranscribeTranscriber(Transcriber):
     def status(self, job_id: str) -> TranscriptionStatus:
         """The job's state; once COMPLETED, the cues read from its output in the uploads bucket."""
         try:
-            job = self.client.get_transcription_job(TranscriptionJobName=job_id)[
-                "TranscriptionJob"
-            ]
+            job = self.client.get_transcription_job(TranscriptionJobName=job_id)["TranscriptionJob"]
         except Exception as exc:
             if _error_code(exc) in ("NotFoundException", "BadRequestException"):
                 return TranscriptionStatus(

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from episodes.models import Episode
-from tests.transcoding.conftest import put_upload
+from tests.transcoding.conftest import put_upload, s3  # noqa: F401  (moto S3 as the storages)
 from tests.transcription.speech import speak
 
 # A few sentences of a show's opening: ordinary words, each spoken once or twice.

@@ -19,8 +19,50 @@ WORD_GAP_10MS = 4
 
 # Stop words carry little meaning; recall is measured on the others.
 STOP_WORDS = frozenset(
-    "a an and are as at be but by for from has have i in is it its of on or so that the their "
-    "there they this to was we were what when which while who will with you your our".split()
+    [
+        "a",
+        "an",
+        "and",
+        "are",
+        "as",
+        "at",
+        "be",
+        "but",
+        "by",
+        "for",
+        "from",
+        "has",
+        "have",
+        "i",
+        "in",
+        "is",
+        "it",
+        "its",
+        "of",
+        "on",
+        "or",
+        "so",
+        "that",
+        "the",
+        "their",
+        "there",
+        "they",
+        "this",
+        "to",
+        "was",
+        "we",
+        "were",
+        "what",
+        "when",
+        "which",
+        "while",
+        "who",
+        "will",
+        "with",
+        "you",
+        "your",
+        "our",
+    ]
 )
 
 

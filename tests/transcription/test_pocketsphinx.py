@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import pytest
@@ -51,7 +52,7 @@ def test_cues_are_timed_in_order_within_the_audio(uploaded_speech, spoken_wav):
     assert all(cue.timed and cue.text for cue in cues)
     assert all(0 <= cue.start < cue.end <= duration + 0.05 for cue in cues)
     assert all(cue.end - cue.start <= 6.0 for cue in cues)
-    assert all(a.end <= b.start for a, b in zip(cues, cues[1:], strict=False))
+    assert all(a.end <= b.start for a, b in itertools.pairwise(cues))
     # "Welcome" opens the audio, "apples" is near its end.
     text = [cue.text.lower() for cue in cues]
     assert "welcome" in text[0]
@@ -64,7 +65,9 @@ def test_progress_is_reported_while_decoding(uploaded_speech, spoken_wav):
     seen: list[int] = []
     transcriber = PocketSphinxTranscriber(progress_interval_seconds=0)
     duration = analyze(spoken_wav).duration_seconds
-    transcriber.submit(request_for(uploaded_speech, duration_seconds=duration), on_progress=seen.append)
+    transcriber.submit(
+        request_for(uploaded_speech, duration_seconds=duration), on_progress=seen.append
+    )
 
     assert seen, "no progress reported"
     assert seen == sorted(seen)
@@ -146,7 +149,7 @@ def test_the_default_backend_is_pocketsphinx(settings):
 
 def test_unknown_options_and_backends_are_refused(settings):
     settings.TRANSCRIBER = {"BACKEND": DEFAULT_BACKEND, "OPTIONS": {"model": "xx"}}
-    with pytest.raises(ImproperlyConfigured, match="Unknown TRANSCRIBER OPTIONS.*model"):
+    with pytest.raises(ImproperlyConfigured, match=r"Unknown TRANSCRIBER OPTIONS.*model"):
         get_transcriber()
     settings.TRANSCRIBER = {"BACKEND": "episodes.transcoders.ffmpeg.FFmpegTranscoder"}
     with pytest.raises(ImproperlyConfigured, match="is not a Transcriber"):
