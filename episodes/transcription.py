@@ -141,6 +141,8 @@ def transcribe(
         )
         return "failed"
     if not transcript.record_job(job_id, attempt=attempt):
+        # Superseded (the episode deleted, or a newer run): drop this run's output.
+        transcriber.discard(job_id)
         return "stale run"
     return "submitted; " + poll(transcript.pk, transcriber=transcriber, now=now)
 
