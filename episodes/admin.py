@@ -103,6 +103,7 @@ class PodcastAdmin(TenantAdmin):
             },
         ),
         ("Ownership", {"fields": ("owner_name", "owner_email", "link", "copyright", "members")}),
+        ("Transcripts", {"fields": ("auto_transcribe",)}),
         (
             "Advanced",
             {

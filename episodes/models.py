@@ -849,6 +849,11 @@ class Transcript(models.Model):
     #: How far a pending automatic transcript has got, for the admin's progress display.
     progress_percent = models.PositiveSmallIntegerField(default=0, editable=False)
     error_message = models.TextField(blank=True, editable=False)
+    #: Automatic transcripts: incremented by every claim of a transcription run,
+    #: so each run has its own job name and a stale run's writes lose.
+    attempt = models.PositiveIntegerField(default=0, editable=False)
+    #: When the current run was claimed; ``None`` while no worker holds it.
+    claimed_at = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -867,14 +872,6 @@ class Transcript(models.Model):
     def cue_list(self) -> list[Cue]:
         """The stored cues as :class:`~episodes.transcripts.cues.Cue` objects, in order."""
         return cues_from_json(self.cues)
-
-    def _write_if(self, expect: dict, *, now: datetime, **changes) -> bool:
-        changes["updated_at"] = now
-        won = Transcript.objects.filter(pk=self.pk, **expect).update(**changes) == 1
-        if won:
-            for name, value in changes.items():
-                setattr(self, name, value)
-        return won
 
     def accept(self, cues: list[Cue] | None = None, *, now: datetime | None = None) -> bool:
         """draft → published, with the creator's edited ``cues`` if given; ``True`` if this won.
@@ -907,6 +904,142 @@ class Transcript(models.Model):
             # a needless publish request changes no byte of the feed.
             self.episode.touch(now=now)
         return won
+
+    # --- automatic drafts: conditional UPDATEs, as Episode's pipeline writes ---
+
+    def _write_if(self, expect: dict, *, now: datetime | None = None, **changes) -> bool:
+        """One UPDATE of this row if it still matches ``expect``; ``True`` if it did.
+
+        ``now``, if given, is stored as ``updated_at``.
+        """
+        if now is not None:
+            changes["updated_at"] = now
+        won = Transcript.objects.filter(pk=self.pk, **expect).update(**changes) == 1
+        if won:
+            if any(isinstance(v, (F, models.Expression)) for v in changes.values()):
+                self.refresh_from_db()
+            else:
+                for name, value in changes.items():
+                    setattr(self, name, value)
+        return won
+
+    def claim(self, *, now: datetime, stalled_before: datetime) -> bool:
+        """Start a transcription run of a pending transcript: ``attempt`` + 1. ``True`` if won.
+
+        Wins only while no job is recorded and either no worker holds the row
+        or the holder gave no sign of life since ``stalled_before`` (it died):
+        a redelivered task never runs a live transcription twice.
+        """
+        alive = Q(claimed_at__isnull=False, updated_at__gt=stalled_before)
+        won = (
+            Transcript.objects.filter(
+                pk=self.pk, status=self.Status.PENDING, job_id="", attempt=self.attempt
+            )
+            .exclude(alive)
+            .update(
+                attempt=F("attempt") + 1,
+                claimed_at=now,
+                progress_percent=0,
+                error_message="",
+                updated_at=now,
+            )
+            == 1
+        )
+        if won:
+            self.refresh_from_db()
+        return won
+
+    def record_job(self, job_id: str, *, attempt: int, now: datetime | None = None) -> bool:
+        """Store the transcriber's job id of run ``attempt``; never replaces a recorded job."""
+        return self._write_if(
+            {"status": self.Status.PENDING, "attempt": attempt, "job_id": ""},
+            job_id=job_id,
+            updated_at=now or timezone.now(),
+        )
+
+    def record_progress(self, percent: int, *, attempt: int, now: datetime | None = None) -> bool:
+        """Store how far run ``attempt`` has got (clamped to 0-99: only a draft is 100)."""
+        return self._write_if(
+            {"status": self.Status.PENDING, "attempt": attempt},
+            progress_percent=max(0, min(99, int(percent))),
+            updated_at=now or timezone.now(),
+        )
+
+    def record_draft(self, cues: list, *, job_id: str, now: datetime | None = None) -> bool:
+        """pending (this job) → draft with ``cues`` (:class:`~episodes.transcripts.cues.Cue`).
+
+        Never publishes: the creator accepts a draft. ``False`` if the run is stale.
+        """
+        from episodes.transcripts.cues import cues_to_json
+
+        return self._write_if(
+            {"status": self.Status.PENDING, "job_id": job_id},
+            status=self.Status.DRAFT,
+            cues=cues_to_json(cues),
+            timed=True,
+            progress_percent=100,
+            error_message="",
+            updated_at=now or timezone.now(),
+        )
+
+    def record_failure(
+        self, reason: str, *, attempt: int | None = None, now: datetime | None = None
+    ) -> bool:
+        """pending → failed with a reason a creator can read; ``attempt`` guards a stale run."""
+        expect: dict = {"status": self.Status.PENDING}
+        if attempt is not None:
+            expect["attempt"] = attempt
+        return self._write_if(
+            expect,
+            status=self.Status.FAILED,
+            error_message=reason[:2000],
+            updated_at=now or timezone.now(),
+        )
+
+    def release(self, *, attempt: int, now: datetime | None = None) -> bool:
+        """Give up run ``attempt``'s claim before it recorded a job (a transient error).
+
+        The retry claims again at once instead of waiting for the stall time.
+        """
+        return self._write_if(
+            {"status": self.Status.PENDING, "attempt": attempt, "job_id": ""},
+            claimed_at=None,
+            updated_at=now or timezone.now(),
+        )
+
+    def forget_job(self, job_id: str, *, now: datetime | None = None) -> bool:
+        """The backend lost ``job_id`` (its result vanished): pending, unclaimed, to run again."""
+        return self._write_if(
+            {"status": self.Status.PENDING, "job_id": job_id},
+            job_id="",
+            claimed_at=None,
+            progress_percent=0,
+            updated_at=now or timezone.now(),
+        )
+
+    def abandon_stale_claim(self, *, now: datetime) -> bool:
+        """Mark "seen at ``now``" a pending run with no job that this copy saw last; ``True`` once.
+
+        For reconcile: the holder (if any) gave no sign of life, so its claim
+        is dropped; among racing reconcilers exactly one wins and re-queues it.
+        """
+        return self._write_if(
+            {"status": self.Status.PENDING, "job_id": "", "updated_at": self.updated_at},
+            claimed_at=None,
+            updated_at=now,
+        )
+
+    def restart(self, *, now: datetime | None = None) -> bool:
+        """A failed automatic transcript → pending again (new audio, or a retry)."""
+        return self._write_if(
+            {"status": self.Status.FAILED, "origin": self.Origin.AUTOMATIC},
+            status=self.Status.PENDING,
+            job_id="",
+            claimed_at=None,
+            progress_percent=0,
+            error_message="",
+            updated_at=now or timezone.now(),
+        )
 
 
 class EpisodeEvent(models.Model):

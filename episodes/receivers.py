@@ -13,13 +13,14 @@ from django.db.models.signals import post_delete
 from django.dispatch import receiver
 from kombu.exceptions import OperationalError
 
-from episodes import notifications
+from episodes import notifications, transcription
 from episodes.models import Episode, Podcast, Transcript
 from episodes.signals import (
     delivery_requested,
     episode_transitioned,
     event_recorded,
     processing_requested,
+    transcription_requested,
 )
 
 log = logging.getLogger(__name__)
@@ -106,3 +107,25 @@ def transcript_deleted(sender, instance: Transcript, origin=None, **kwargs) -> N
     episode = Episode.objects.filter(pk=instance.episode_id).only("pk", "podcast_id").first()
     if episode is not None:
         episode.touch()
+
+@receiver(episode_transitioned, dispatch_uid="episodes.receivers.request_transcript")
+def request_transcript(sender, episode: Episode, source: str, target: str, **kwargs) -> None:
+    """An episode became ready: its show may want a draft transcript (recorded in this
+    transaction, queued after it commits)."""
+    if target == Episode.Status.READY:
+        transcription.request_draft(episode)
+
+
+@receiver(transcription_requested, dispatch_uid="episodes.receivers.enqueue_transcription")
+def enqueue_transcription(sender, transcript_id: int, **kwargs) -> None:
+    """Queue the transcription task once the transaction commits."""
+    from episodes.tasks import transcribe_episode
+
+    def enqueue() -> None:
+        try:
+            transcribe_episode.delay(transcript_id=transcript_id)
+        except OperationalError:
+            # The pending row is stored: reconcile_transcriptions queues it later.
+            log.exception("transcript %s: could not queue the transcription", transcript_id)
+
+    transaction.on_commit(enqueue)

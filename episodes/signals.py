@@ -29,3 +29,9 @@ delivery_requested = Signal()
 #: ``updated_at`` moved. Arguments: ``episode_id``, ``podcast_id``. The feeds
 #: app requests a publish.
 episode_content_changed = Signal()
+
+#: Sent by :mod:`episodes.transcription` when an automatic transcript is to be
+#: made (a new pending draft, a lost job, or reconcile finding one nobody
+#: works on). Argument: ``transcript_id``. Receivers queue the transcription
+#: with ``transaction.on_commit``.
+transcription_requested = Signal()

@@ -16,12 +16,14 @@ from typing import Any
 from django.conf import settings
 from django.db import OperationalError
 
-from episodes import ingest_queue, job_events, notifications, pipeline, webhooks
+from episodes import ingest_queue, job_events, notifications, pipeline, transcription, webhooks
 from episodes.importers import shows
 from episodes.transcoders import TransientTranscoderError
+from episodes.transcribers import TransientTranscriberError
 from podcasthost.tasks import MAX_RETRIES, PodcastTask, task
 
 TRANSIENT = (TransientTranscoderError, OperationalError)
+TRANSIENT_TRANSCRIPTION = (TransientTranscriberError, OperationalError)
 
 __all__ = [
     "MAX_RETRIES",
@@ -31,10 +33,13 @@ __all__ = [
     "import_show",
     "poll_episode",
     "poll_transcodes",
+    "poll_transcriptions",
     "process_episode",
     "reconcile",
+    "reconcile_transcriptions",
     "resend_lost_notifications",
     "send_event_notifications",
+    "transcribe_episode",
 ]
 
 
@@ -137,3 +142,29 @@ def import_show(*, run_id: int) -> str:
     what was already imported.
     """
     return shows.run_feed_import(run_id)
+
+
+class TranscribeTask(PodcastTask):
+    """Exhausted retries fail the transcript visibly, with the last error."""
+
+    def retries_exhausted(self, exc: BaseException, kwargs: dict[str, Any]) -> str:
+        transcription.give_up(kwargs["transcript_id"], str(exc))
+        return "gave up"
+
+
+@task(base=TranscribeTask, autoretry_for=TRANSIENT_TRANSCRIPTION)
+def transcribe_episode(*, transcript_id: int) -> str:
+    """Make (or follow) one automatic draft transcript. Idempotent."""
+    return transcription.transcribe(transcript_id)
+
+
+@task(expires=60)
+def poll_transcriptions() -> dict:
+    """Periodic: poll every running transcription job once; transient errors wait for the next."""
+    return transcription.poll_transcriptions()
+
+
+@task(expires=300)
+def reconcile_transcriptions() -> str:
+    """Periodic: queue again draft transcripts a crash or a lost message left pending."""
+    return str(transcription.reconcile())

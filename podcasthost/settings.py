@@ -280,6 +280,16 @@ TRANSCODE_STALL_SECONDS = env_int("TRANSCODE_STALL_SECONDS", 900, minimum=60)
 # A job still running this long after submission fails.
 TRANSCODE_DEADLINE_SECONDS = env_int("TRANSCODE_DEADLINE_SECONDS", 6 * 3600, minimum=600)
 SOURCE_MAX_DURATION_SECONDS = env_int("SOURCE_MAX_DURATION_SECONDS", 12 * 3600, minimum=1)
+
+# --- Automatic draft transcripts (episodes/transcribers/) ---
+TRANSCRIBER = {
+    "BACKEND": env_str(
+        "TRANSCRIBER_BACKEND", "episodes.transcribers.pocketsphinx.PocketSphinxTranscriber"
+    ),
+    "OPTIONS": {},
+}
+# How often beat follows running transcription jobs (Amazon Transcribe).
+TRANSCRIPTION_POLL_SECONDS = env_int("TRANSCRIPTION_POLL_SECONDS", 30, minimum=5)
 INGEST_QUEUE_URL = env_str("INGEST_QUEUE_URL")
 INGEST_POLL_SECONDS = env_int("INGEST_POLL_SECONDS", 20, minimum=1)
 
@@ -423,6 +433,14 @@ CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE = {
     "episodes: poll transcodes": {"task": "episodes.tasks.poll_transcodes", "schedule": 30.0},
     "episodes: reconcile": {"task": "episodes.tasks.reconcile", "schedule": 300.0},
+    "episodes: poll transcriptions": {
+        "task": "episodes.tasks.poll_transcriptions",
+        "schedule": float(TRANSCRIPTION_POLL_SECONDS),
+    },
+    "episodes: reconcile transcriptions": {
+        "task": "episodes.tasks.reconcile_transcriptions",
+        "schedule": 300.0,
+    },
     "episodes: resend lost notifications": {
         "task": "episodes.tasks.resend_lost_notifications",
         "schedule": 300.0,

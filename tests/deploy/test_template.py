@@ -22,7 +22,11 @@ BIN = Path(sys.executable).parent
 # https://docs.aws.amazon.com/service-authorization/latest/reference/list_awselementalmediaconvert.html
 STAR_ONLY_ACTIONS: set[str] = set()
 # MediaConvert assigns job ids at run time, so jobs/* is the narrowest job ARN.
-RUNTIME_ARN_PREFIXES = ("arn:aws:mediaconvert:eu-west-1:123456789012:jobs/",)
+# Transcription jobs are named per run at run time (podcasthost-episode-…).
+RUNTIME_ARN_PREFIXES = (
+    "arn:aws:mediaconvert:eu-west-1:123456789012:jobs/",
+    "arn:aws:transcribe:eu-west-1:123456789012:transcription-job/podcasthost-",
+)
 CACHING_OPTIMIZED = "658327ea-f89d-4fab-a63d-7e88639e58f6"
 BUCKETS = ("UploadsBucket", "MediaBucket", "FeedsBucket")
 
@@ -160,6 +164,7 @@ def test_app_policy_grants_what_the_app_does_and_no_more(stack):
     assert _allowed(stack, "AppPolicy", "s3:PutObject") == {
         f"{uploads}/uploads/*",
         f"{uploads}/inbox/*",
+        f"{uploads}/transcripts/*",
         f"{media}/*",
         f"{feeds}/*",
     }
@@ -187,6 +192,24 @@ def test_app_policy_grants_what_the_app_does_and_no_more(stack):
     }
     for action in ("s3:PutObject", "s3:DeleteObject"):
         assert not any(r.startswith(logs) for r in _allowed(stack, "AppPolicy", action))
+
+
+def test_app_starts_and_follows_only_its_own_transcription_jobs(stack):
+    uploads = stack.arn("UploadsBucket")
+    jobs = {"arn:aws:transcribe:eu-west-1:123456789012:transcription-job/podcasthost-*"}
+    assert _allowed(stack, "AppPolicy", "transcribe:StartTranscriptionJob") == jobs
+    assert _allowed(stack, "AppPolicy", "transcribe:GetTranscriptionJob") == jobs
+    # Transcribe reads the source with the app's rights and writes its output under transcripts/.
+    assert f"{uploads}/uploads/*" in _allowed(stack, "AppPolicy", "s3:GetObject")
+    for action in ("s3:PutObject", "s3:GetObject", "s3:DeleteObject"):
+        assert f"{uploads}/transcripts/*" in _allowed(stack, "AppPolicy", action)
+    for holder, _ in stack.policy_documents():
+        for action in (
+            "transcribe:ListTranscriptionJobs",
+            "transcribe:DeleteTranscriptionJob",
+            "transcribe:StartMedicalTranscriptionJob",
+        ):
+            assert not _allowed(stack, holder, action), f"{holder} grants {action}"
 
 
 def test_app_publishes_only_to_the_episode_events_topic(stack):

@@ -16,6 +16,12 @@ CDN_LOGS_QUEUE = "https://sqs.us-east-1.amazonaws.com/123456789012/cdn-logs"
 ALWAYS = {
     "episodes: poll transcodes": ["episodes.tasks.poll_transcodes", 30.0, True],
     "episodes: reconcile": ["episodes.tasks.reconcile", 300.0, True],
+    "episodes: poll transcriptions": ["episodes.tasks.poll_transcriptions", 30.0, True],
+    "episodes: reconcile transcriptions": [
+        "episodes.tasks.reconcile_transcriptions",
+        300.0,
+        True,
+    ],
     "episodes: resend lost notifications": [
         "episodes.tasks.resend_lost_notifications",
         300.0,
@@ -89,6 +95,9 @@ def test_every_task_of_the_project_follows_the_one_policy():
         "episodes.tasks.resend_lost_notifications",
         "feeds.tasks.consume_cdn_logs",
         "feeds.tasks.aggregate_downloads",
+        "episodes.tasks.transcribe_episode",
+        "episodes.tasks.poll_transcriptions",
+        "episodes.tasks.reconcile_transcriptions",
     }
     assert {name for name in ours if name.split(".")[1] != "tasks"} == set()
     assert {name for name, t in ours.items() if not isinstance(t, PodcastTask)} == set()
@@ -97,6 +106,8 @@ def test_every_task_of_the_project_follows_the_one_policy():
     assert {name: t.expires for name, t in ours.items() if t.expires is not None} == {
         "episodes.tasks.poll_transcodes": 60,
         "episodes.tasks.reconcile": 300,
+        "episodes.tasks.poll_transcriptions": 60,
+        "episodes.tasks.reconcile_transcriptions": 300,
         "episodes.tasks.resend_lost_notifications": 300,
         "episodes.tasks.consume_ingest": 60,
         "episodes.tasks.consume_job_events": 60,
