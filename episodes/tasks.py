@@ -17,6 +17,7 @@ from django.conf import settings
 from django.db import OperationalError
 
 from episodes import ingest_queue, job_events, notifications, pipeline, webhooks
+from episodes.chapters import retag
 from episodes.importers import shows
 from episodes.transcoders import TransientTranscoderError
 from podcasthost.tasks import MAX_RETRIES, PodcastTask, task
@@ -25,6 +26,7 @@ TRANSIENT = (TransientTranscoderError, OperationalError)
 
 __all__ = [
     "MAX_RETRIES",
+    "apply_chapters",
     "consume_ingest",
     "consume_job_events",
     "deliver_webhook",
@@ -137,3 +139,9 @@ def import_show(*, run_id: int) -> str:
     what was already imported.
     """
     return shows.run_feed_import(run_id)
+
+
+@task(autoretry_for=(OperationalError, *retag.TRANSIENT))
+def apply_chapters(*, episode_id: int) -> str:
+    """Write the episode's chapters into its MP3 and M4A renditions (new keys). Idempotent."""
+    return retag.apply_chapters(episode_id)

@@ -20,5 +20,6 @@ urlpatterns = [
     path("<slug:slug>/embed", views.embed_latest, name="embed_latest"),
     path("<slug:slug>/", views.show_page, name="show"),
     path("<slug:slug>/<slug:episode_slug>/embed", views.embed, name="embed"),
+    path("<slug:slug>/<slug:episode_slug>/chapters.json", views.chapters_json, name="chapters"),
     path("<slug:slug>/<slug:episode_slug>/", views.episode_page, name="episode"),
 ]

@@ -1,0 +1,105 @@
+"""Chapters on the episode's admin page: an inline of rows and a JSON chapters file to upload.
+
+Scoped by the episode: the inline only ever shows and saves the chapters of
+an episode the user may manage (``EpisodeAdmin`` answers 404 for the others).
+"""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import admin
+from django.core.exceptions import ValidationError
+from django.db.models import QuerySet
+
+from episodes.chapters.editing import ChaptersRejected, audio_duration, read_chapters_file
+from episodes.chapters.entries import format_timestamp, parse_timestamp, problems_of
+from episodes.chapters.json_format import MAX_FILE_BYTES
+from episodes.models import Chapter, Episode
+
+
+class ChapterForm(forms.ModelForm):
+    start = forms.CharField(
+        max_length=20,
+        help_text="1:02:03, 12:30 or seconds (95.5).",
+        widget=forms.TextInput(attrs={"size": 10}),
+    )
+
+    class Meta:
+        model = Chapter
+        fields = ("start", "title", "url", "image_url", "toc")
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.initial["start"] = format_timestamp(self.instance.start_seconds)
+
+    def clean_start(self) -> float:
+        try:
+            seconds = parse_timestamp(self.cleaned_data["start"])
+        except ValueError as exc:
+            raise ValidationError(str(exc)) from None
+        self.instance.start_seconds = seconds
+        return seconds
+
+
+class ChapterFormSet(forms.BaseInlineFormSet):
+    """The rows together: unique starts, each before the end of the audio."""
+
+    def clean(self) -> None:
+        super().clean()
+        if any(self.errors):
+            return
+        entries = []
+        for form in self.forms:
+            deleted = self.can_delete and self._should_delete_form(form)
+            blank_extra = not form.instance.pk and not form.has_changed()
+            if not deleted and not blank_extra and "start" in form.cleaned_data:
+                entries.append(form.instance.as_entry())
+        entries.sort(key=lambda e: e.start_seconds)
+        problems = problems_of(entries, duration_seconds=audio_duration(self.instance))
+        if problems:
+            raise ValidationError(problems)
+
+
+class ChapterInline(admin.TabularInline):
+    model = Chapter
+    form = ChapterForm
+    formset = ChapterFormSet
+    extra = 1
+    max_num = 500
+    verbose_name_plural = "chapters (sorted by start when saved)"
+
+    def get_queryset(self, request) -> QuerySet[Chapter]:
+        # Sorted for the creator; scoped through the episode the page belongs to.
+        return super().get_queryset(request).order_by("start_seconds", "pk")
+
+
+class EpisodeChaptersForm(forms.ModelForm):
+    """The episode form plus an optional JSON chapters file that replaces every chapter."""
+
+    chapters_file = forms.FileField(
+        required=False,
+        label="Chapters file",
+        help_text="A Podcasting 2.0 JSON chapters file (version 1.2). It replaces every "
+        "chapter below. At most 1 MB.",
+        widget=forms.ClearableFileInput(attrs={"accept": ".json,application/json"}),
+    )
+
+    class Meta:
+        model = Episode
+        # The admin builds the form with its fieldsets' fields; these are the minimum.
+        fields = ("podcast", "title", "slug")
+
+    def clean_chapters_file(self):
+        upload = self.cleaned_data.get("chapters_file")
+        if not upload:
+            return None
+        if upload.size > MAX_FILE_BYTES:
+            raise ValidationError(
+                f"The file has {upload.size:,} bytes; a chapters file may have at most "
+                f"{MAX_FILE_BYTES:,}."
+            )
+        try:
+            return read_chapters_file(self.instance, upload.read())
+        except ChaptersRejected as exc:
+            raise ValidationError(exc.problems) from None
