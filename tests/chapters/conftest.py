@@ -1,4 +1,4 @@
-"""Fixtures of the chapters tests: ready episodes whose renditions the real ffmpeg transcoder made."""
+"""Fixtures of the chapters tests: ready episodes with renditions the real transcoder made."""
 
 from __future__ import annotations
 
@@ -24,6 +24,7 @@ from tests.feeds.conftest import (  # noqa: F401  (fixtures)
 )
 from tests.transcoding.conftest import generate_audio, put_upload
 
+COPY_TO_MD5 = ("-map", "0:a", "-c", "copy", "-f", "md5", "-")
 #: Seconds of the tone every ready episode gets.
 AUDIO_SECONDS = 8.0
 
@@ -47,7 +48,7 @@ def tone_wav(tmp_path_factory) -> Path:
 
 
 @pytest.fixture
-def ready_episode(make_podcast, make_episode, tone_wav, now):
+def ready_episode(make_podcast, make_episode, tone_wav, now):  # noqa: F811
     """A published episode processed by the real ffmpeg transcoder (MP3, M4A, Ogg)."""
 
     def make(podcast=None, *, audio: Path | None = None, **fields) -> Episode:
@@ -96,8 +97,7 @@ def ffmpeg_chapters(path: Path) -> list[FileChapter]:
 def audio_packets_md5(path: Path) -> str:
     """MD5 of the file's encoded audio packets, copied out (no decoding, no tags)."""
     out = subprocess.run(
-        [ffmpeg_binary(), "-v", "error", "-nostdin", "-i", str(path)]
-        + ["-map", "0:a", "-c", "copy", "-f", "md5", "-"],
+        [ffmpeg_binary(), "-v", "error", "-nostdin", "-i", str(path), *COPY_TO_MD5],
         capture_output=True,
         check=True,
         timeout=60,
