@@ -20,6 +20,7 @@ from tests.feeds.conftest import (  # noqa: F401  (fixtures)
     cover_png,
     fresh_feed_cache,
     make_podcast,
+    make_published,
     media_served_live,
 )
 from tests.transcoding.conftest import generate_audio, put_upload
