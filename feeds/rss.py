@@ -28,7 +28,7 @@ from io import BytesIO, StringIO
 
 from django.conf import settings
 from django.core.files.storage import storages
-from django.db.models import Count, Exists, Max, OuterRef, Prefetch
+from django.db.models import Count, Exists, Max, OuterRef, Prefetch, QuerySet
 from django.utils.feedgenerator import Enclosure, Rss201rev2Feed
 from django.utils.xmlutils import SimplerXMLGenerator
 
@@ -164,7 +164,7 @@ class PodcastFeed(Rss201rev2Feed):
         add_chapters_element(handler, item)
 
 
-def add_chapters_element(handler, item) -> None:
+def add_chapters_element(handler: SimplerXMLGenerator, item: dict) -> None:
     """``<podcast:chapters url type>`` when the episode has chapters.
 
     https://github.com/Podcastindex-org/podcast-namespace/blob/main/docs/tags/chapters.md
@@ -175,7 +175,7 @@ def add_chapters_element(handler, item) -> None:
         )
 
 
-def with_has_chapters(episodes):
+def with_has_chapters(episodes: QuerySet[Episode]) -> QuerySet[Episode]:
     """``episodes`` annotated with ``has_chapters`` (a subquery: no extra query per render)."""
     return episodes.annotate(has_chapters=Exists(Chapter.objects.filter(episode=OuterRef("pk"))))
 

@@ -235,3 +235,18 @@ def test_chapters_past_the_end_of_new_audio_are_left_out_and_flagged(
     published = publish_feed(show.pk)
     assert published.changed  # a warning does not block
     assert any(f.message == message and not f.blocking for f in published.findings)
+
+
+def test_an_episode_or_show_with_chapters_can_be_deleted(
+    show, make_published, make_podcast, django_capture_on_commit_callbacks
+):
+    episode = make_published(show, slug="pilot")
+    Chapter.objects.replace_for(episode, ENTRIES)
+    other = make_podcast(slug="other")
+    Chapter.objects.replace_for(make_published(other, slug="x"), ENTRIES)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        episode.delete()
+        other.delete()
+
+    assert not Chapter.objects.exists()

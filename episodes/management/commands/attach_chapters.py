@@ -36,8 +36,7 @@ class Command(BaseCommand):
             size = path.stat().st_size
             if size > MAX_FILE_BYTES:
                 raise CommandError(
-                    f"{file}: {size:,} bytes; a chapters file may have at most "
-                    f"{MAX_FILE_BYTES:,}."
+                    f"{file}: {size:,} bytes; a chapters file may have at most {MAX_FILE_BYTES:,}."
                 )
             data = path.read_bytes()
         except OSError as exc:
