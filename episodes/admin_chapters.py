@@ -27,6 +27,11 @@ class ChapterForm(forms.ModelForm):
     class Meta:
         model = Chapter
         fields = ("start", "title", "url", "image_url", "toc")
+        # Plain inputs: the admin's URL widget adds a "Currently:" line to every row.
+        widgets = {
+            "url": forms.URLInput(attrs={"placeholder": "https://…"}),
+            "image_url": forms.URLInput(attrs={"placeholder": "https://…"}),
+        }
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
