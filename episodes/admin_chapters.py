@@ -16,6 +16,9 @@ from episodes.chapters.entries import format_timestamp, parse_timestamp, problem
 from episodes.chapters.json_format import MAX_FILE_BYTES
 from episodes.models import Chapter, Episode
 
+#: Rows the inline edits; up to 500 chapters come from a file.
+MAX_ROWS = 100
+
 
 class ChapterForm(forms.ModelForm):
     start = forms.CharField(
@@ -71,8 +74,13 @@ class ChapterInline(admin.TabularInline):
     form = ChapterForm
     formset = ChapterFormSet
     extra = 1
-    max_num = 500
+    # Each row posts up to 8 fields and Django takes at most 1,000 per request
+    # (DATA_UPLOAD_MAX_NUMBER_FIELDS): a longer list goes in a chapters file.
+    max_num = MAX_ROWS
     verbose_name_plural = "chapters (sorted by start when saved)"
+
+    def get_formset(self, request, obj=None, **kwargs):
+        return super().get_formset(request, obj, validate_max=True, **kwargs)
 
     def get_queryset(self, request) -> QuerySet[Chapter]:
         # Sorted for the creator; scoped through the episode the page belongs to.

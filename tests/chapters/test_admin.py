@@ -41,7 +41,7 @@ def form_data(episode: Episode, rows=(), *, initial=(), **extra) -> dict:
         "chapters-TOTAL_FORMS": str(len(initial) + len(rows)),
         "chapters-INITIAL_FORMS": str(len(initial)),
         "chapters-MIN_NUM_FORMS": "0",
-        "chapters-MAX_NUM_FORMS": "500",
+        "chapters-MAX_NUM_FORMS": "100",
     }
     for n, (chapter, changes) in enumerate(initial):
         data[f"chapters-{n}-id"] = str(chapter.pk)
@@ -239,3 +239,15 @@ def test_saving_the_inline_re_tags_the_files(
     assert response.status_code == 302
     chaps = ID3(rendition_path(episode, "mp3")).getall("CHAP")
     assert sorted(c.start_time for c in chaps) == [0, 4000]
+
+
+def test_more_than_100_rows_are_refused_in_the_inline(client, alice, show, make_published):
+    episode = make_published(show, slug="pilot")
+    client.force_login(alice)
+    rows = [(str(n / 10), f"Chapter {n}") for n in range(101)]
+
+    response = client.post(change_url(episode), form_data(episode, rows))
+
+    assert response.status_code == 200
+    assert "Please submit at most 100 forms." in response.text
+    assert titles(episode) == []

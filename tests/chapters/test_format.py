@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from episodes.chapters.entries import (
     ChapterEntry,
@@ -180,3 +182,42 @@ def test_the_served_document_round_trips():
         "toc": False,
     }
     assert parse_chapters_json(body) == entries
+
+
+json_values = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=20),
+    lambda children: (
+        st.lists(children, max_size=4)
+        | st.dictionaries(
+            st.sampled_from(
+                ["startTime", "title", "url", "img", "toc", "endTime", "location", "x"]
+            ),
+            children,
+            max_size=5,
+        )
+    ),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(chapters=st.lists(json_values, max_size=5), version=json_values)
+def test_any_json_is_read_or_refused_with_reasons(chapters, version):
+    data = json.dumps({"version": version, "chapters": chapters}).encode()
+    try:
+        entries = parse_chapters_json(data)
+    except ChaptersFormatError as exc:
+        assert exc.problems and all(isinstance(p, str) and p for p in exc.problems)
+    else:
+        assert all(isinstance(e.start_seconds, float) for e in entries)
+        problems_of(entries, duration_seconds=100.0)  # the rules never crash on what was read
+
+
+@given(st.integers(min_value=0, max_value=48 * 3600 * 1000))
+def test_every_millisecond_time_reads_back(ms):
+    seconds = ms / 1000
+    assert parse_timestamp(format_timestamp(seconds)) == pytest.approx(seconds, abs=1e-9)
