@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
+import feedparser
 import pytest
 from django.core.files.storage import storages
 from mutagen.id3 import ID3
@@ -19,6 +20,8 @@ from episodes.chapters import retag
 from episodes.chapters.entries import ChapterEntry
 from episodes.chapters.files import base_key_of
 from episodes.models import Chapter, Episode
+from feeds.models import FeedState
+from feeds.publishing import publish_feed
 from feeds.rss import build_feed
 from tests.chapters.conftest import (
     AUDIO_SECONDS,
@@ -277,3 +280,24 @@ def test_the_attach_command_tags_the_files(
         "The interview",
         "Listener mail",
     ]
+
+
+def test_the_published_feed_serves_the_tagged_files(
+    client, ready_episode, django_capture_on_commit_callbacks
+):
+    episode = ready_episode()
+    assert publish_feed(episode.podcast_id).changed
+
+    # Chapters change → the feed is published (the gate HEADs each new file) → tagged.
+    with django_capture_on_commit_callbacks(execute=True):
+        Chapter.objects.replace_for(episode, ENTRIES)
+
+    served = client.get(f"/{episode.podcast.slug}/feed.xml")
+    (entry,) = feedparser.parse(served.content).entries
+    mp3 = episode.renditions.get(preset="mp3")
+    media = storages["media"]
+    (enclosure,) = entry.enclosures
+    assert enclosure.href == media.url(mp3.key) and mp3.key != base_key_of(mp3.key)
+    assert int(enclosure.length) == media.size(mp3.key)
+    assert entry.podcast_chapters["type"] == "application/json+chapters"
+    assert FeedState.objects.get(podcast=episode.podcast).blocked_at is None
