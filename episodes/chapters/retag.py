@@ -108,7 +108,10 @@ def apply_chapters(episode_id: int, *, binary: str | None = None) -> str:
                 media.put_file(out, plan.target_key, content_type=plan.rendition.mime_type)
             # Measured in storage: the enclosure length must be the file's.
             written.append((plan, media.size(plan.target_key)))
-    return _swap(episode_id, attempt, entries, renditions, written)
+    outcome = _swap(episode_id, attempt, entries, renditions, written)
+    # A stale run leaves its new files unused; the newer work queued its own run.
+    log.info("episode %s: chapters: %s", episode_id, outcome)
+    return outcome
 
 
 def _swap(
