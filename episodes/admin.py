@@ -542,11 +542,6 @@ class EpisodeAdmin(TenantAdmin):
                 self.message_user(request, warning, messages.WARNING)
         return super().change_view(request, object_id, form_url, extra_context)
 
-    def save_formset(self, request, form, formset, change) -> None:
-        super().save_formset(request, form, formset, change)
-        if formset.model is Chapter and formset.has_changed():
-            chapter_editing.chapters_edited(form.instance)
-
     def save_related(self, request, form, formsets, change) -> None:
         super().save_related(request, form, formsets, change)
         entries = form.cleaned_data.get("chapters_file")

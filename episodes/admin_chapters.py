@@ -12,7 +12,12 @@ from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 
 from episodes.chapters.editing import ChaptersRejected, audio_duration, read_chapters_file
-from episodes.chapters.entries import format_timestamp, parse_timestamp, problems_of
+from episodes.chapters.entries import (
+    ChapterEntry,
+    format_timestamp,
+    parse_timestamp,
+    problems_of,
+)
 from episodes.chapters.json_format import MAX_FILE_BYTES
 from episodes.models import Chapter, Episode
 
@@ -51,22 +56,41 @@ class ChapterForm(forms.ModelForm):
 
 
 class ChapterFormSet(forms.BaseInlineFormSet):
-    """The rows together: unique starts, each before the end of the audio."""
+    """The rows together: unique starts, each before the end of the audio; saved as one set."""
+
+    def entries(self) -> list[ChapterEntry]:
+        """The chapters the rows describe once saved (deleted and blank rows left out), sorted."""
+        entries = []
+        for n, form in enumerate(self.forms):
+            deleted = self.can_delete and self._should_delete_form(form)
+            # An "existing" row whose id is not among this episode's chapters (another
+            # episode's, or gone) is dropped, as Django's own formset save does.
+            unknown = n < self.initial_form_count() and not form.instance.pk
+            blank_extra = not form.instance.pk and not form.has_changed()
+            if not (deleted or unknown or blank_extra) and "start" in form.cleaned_data:
+                entries.append(form.instance.as_entry())
+        return sorted(entries, key=lambda e: e.start_seconds)
 
     def clean(self) -> None:
         super().clean()
         if any(self.errors):
             return
-        entries = []
-        for form in self.forms:
-            deleted = self.can_delete and self._should_delete_form(form)
-            blank_extra = not form.instance.pk and not form.has_changed()
-            if not deleted and not blank_extra and "start" in form.cleaned_data:
-                entries.append(form.instance.as_entry())
-        entries.sort(key=lambda e: e.start_seconds)
-        problems = problems_of(entries, duration_seconds=audio_duration(self.instance))
+        problems = problems_of(self.entries(), duration_seconds=audio_duration(self.instance))
         if problems:
             raise ValidationError(problems)
+
+    def save(self, commit: bool = True) -> list[Chapter]:
+        """Replace the episode's chapters with the rows, in one transaction.
+
+        Row by row, two chapters swapping their times would meet on the unique
+        start for a moment; the set is replaced instead (nothing refers to a
+        chapter's primary key).
+        """
+        self.new_objects, self.changed_objects, self.deleted_objects = [], [], []
+        if not commit or not self.has_changed():
+            return []
+        self.new_objects = Chapter.objects.replace_for(self.instance, self.entries())
+        return self.new_objects
 
 
 class ChapterInline(admin.TabularInline):

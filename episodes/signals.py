@@ -24,7 +24,7 @@ event_recorded = Signal()
 #: Argument: ``delivery_id``. Receivers queue it with ``transaction.on_commit``.
 delivery_requested = Signal()
 
-#: Sent when an episode's chapters were replaced or edited (``ChapterQuerySet.replace_for``,
-#: the admin's chapters inline), inside the caller's transaction. Argument:
+#: Sent by ``ChapterQuerySet.replace_for`` (the admin's chapters inline and file
+#: upload, ``attach_chapters``) inside the caller's transaction. Argument:
 #: ``episode_id``. The receiver re-tags the renditions with ``transaction.on_commit``.
 chapters_changed = Signal()

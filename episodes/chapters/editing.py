@@ -11,7 +11,6 @@ from episodes.chapters.entries import ChapterEntry, format_timestamp, problems_o
 from episodes.chapters.json_format import ChaptersFormatError, parse_chapters_json
 from episodes.models import Chapter, Episode
 from episodes.presets import primary_preset
-from episodes.signals import chapters_changed
 
 
 class ChaptersRejected(ValueError):
@@ -79,8 +78,3 @@ def late_chapters_warning(episode: Episode) -> str:
         f"after its end: {names}. They are left out of the feed's chapters and the files; "
         "move them earlier or delete them."
     )
-
-
-def chapters_edited(episode: Episode) -> None:
-    """The admin's inline saved chapter rows: re-tag the files once the transaction commits."""
-    chapters_changed.send(sender=Chapter, episode_id=episode.pk)

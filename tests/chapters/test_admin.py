@@ -96,6 +96,21 @@ def test_a_creator_edits_chapters_on_the_episode_page(client, alice, show, make_
     assert titles(episode) == [(0.0, "Intro")]
 
 
+def test_two_chapters_can_swap_their_times(client, alice, show, make_published):
+    episode = make_published(show, slug="pilot")
+    Chapter.objects.replace_for(episode, [ChapterEntry(0, "Intro"), ChapterEntry(10, "Outro")])
+    intro, outro = Chapter.objects.of(episode.pk)
+    client.force_login(alice)
+
+    response = client.post(
+        change_url(episode),
+        form_data(episode, initial=[(intro, {"start": "10"}), (outro, {"start": "0"})]),
+    )
+
+    assert response.status_code == 302
+    assert titles(episode) == [(0.0, "Outro"), (10.0, "Intro")]
+
+
 @pytest.mark.parametrize(
     ("rows", "message"),
     [
