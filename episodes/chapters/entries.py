@@ -12,6 +12,8 @@ MAX_CHAPTERS = 500
 #: Longest chapter title kept (ID3 and the admin show far less).
 MAX_TITLE_CHARS = 255
 MAX_URL_CHARS = 2000
+#: Latest start accepted: no episode is longer (the probe refuses sources over 12 hours).
+MAX_START_SECONDS = 100 * 3600
 
 _TIMESTAMP = re.compile(r"^(?:(?:(\d+):)?([0-5]?\d):)?(\d+(?:\.\d+)?)$")
 
@@ -68,7 +70,8 @@ def problems_of(
 ) -> list[str]:
     """Every rule ``chapters`` (in the order given) break; ``[]`` when none.
 
-    Rules: at most :data:`MAX_CHAPTERS`; starts ≥ 0, increasing and unique;
+    Rules: at most :data:`MAX_CHAPTERS`; starts from 0 to :data:`MAX_START_SECONDS`,
+    increasing and unique;
     each start before the end of the audio when ``duration_seconds`` is known;
     a title; http(s) links only. Each message names the chapter (1-based, as
     ``where`` N) and its start.
@@ -80,16 +83,21 @@ def problems_of(
         return problems
     previous: float | None = None
     for n, chapter in enumerate(chapters, 1):
-        at = f"{where} {n} ({format_timestamp(chapter.start_seconds)})"
-        if chapter.start_seconds < 0:
-            problems.append(f"{where} {n}: the start time is negative.")
-        elif previous is not None and chapter.start_seconds == previous:
+        start = chapter.start_seconds
+        in_range = 0 <= start <= MAX_START_SECONDS
+        # The time is part of each message, once it is one a clock can show.
+        at = f"{where} {n} ({format_timestamp(start)})" if in_range else f"{where} {n}"
+        if start < 0:
+            problems.append(f"{at}: the start time is negative.")
+        elif not in_range:
+            problems.append(f"{at}: starts more than {MAX_START_SECONDS // 3600} hours in.")
+        elif previous is not None and start == previous:
             problems.append(f"{at}: starts at the same time as the chapter before it.")
-        elif previous is not None and chapter.start_seconds < previous:
+        elif previous is not None and start < previous:
             problems.append(
                 f"{at}: starts before the chapter before it; chapters must be in time order."
             )
-        if duration_seconds is not None and chapter.start_seconds >= duration_seconds:
+        if in_range and duration_seconds is not None and start >= duration_seconds:
             problems.append(
                 f"{at}: starts after the end of the audio ({format_timestamp(duration_seconds)})."
             )

@@ -146,8 +146,16 @@ def test_rules_name_the_chapter_and_its_time():
     ]
 
 
-def test_without_audio_any_start_is_allowed():
+def test_without_audio_any_start_an_episode_could_have_is_allowed():
     assert problems_of([ChapterEntry(99_999, "Late")], duration_seconds=None) == []
+    assert problems_of(
+        [ChapterEntry(0, "Intro"), ChapterEntry(1e308, "Absurd")], duration_seconds=None
+    ) == ["Chapter 2: starts more than 100 hours in."]
+    # As a file says it, before any audio exists.
+    entries = parse_chapters_json(chapters_file({"startTime": 1.7e308, "title": "x"}))
+    assert problems_of(entries, duration_seconds=None) == [
+        "Chapter 1: starts more than 100 hours in."
+    ]
 
 
 def test_too_many_chapters_are_refused():
