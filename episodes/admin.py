@@ -23,11 +23,13 @@ from django.utils.formats import date_format
 from django.utils.html import escape, format_html, format_html_join
 
 from episodes.admin_actions import retry_processing
+from episodes.admin_chapters import ChapterInline, EpisodeChaptersForm
 from episodes.admin_tenancy import TenantAdmin
 from episodes.admin_transcripts import episode_transcripts_html
+from episodes.chapters import editing as chapter_editing
 from episodes.directories import DIRECTORIES
 from episodes.live_status import SOURCE_FIELDS, episode_status, source_display
-from episodes.models import Episode, Podcast
+from episodes.models import Chapter, Episode, Podcast
 from episodes.units import episode_count, format_duration
 from feeds import gate
 from feeds.analytics import dashboard
@@ -408,6 +410,8 @@ class EpisodeAdmin(TenantAdmin):
     date_hierarchy = "created_at"
     prepopulated_fields = {"slug": ("title",)}
     actions = (retry_processing,)
+    form = EpisodeChaptersForm
+    inlines = (ChapterInline,)
     # Written by the pipeline only: shown, never edited.
     _processing_fields = ("status", "progress", "error_message", "not_produced", "guid")
     _public_fields = ("public_page", "embed_code")
@@ -423,7 +427,12 @@ class EpisodeAdmin(TenantAdmin):
         "completed_at",
     )
     readonly_fields = (
-        _processing_fields + _source_fields + _history_fields + _public_fields + _transcript_fields
+        _processing_fields
+        + _source_fields
+        + _history_fields
+        + _public_fields
+        + _transcript_fields
+        + ("chapters_link",)
     )
     fieldsets = (
         (None, {"fields": ("podcast", "title", "slug", "description", "publish_at")}),
@@ -432,6 +441,7 @@ class EpisodeAdmin(TenantAdmin):
         ("Source audio", {"fields": _source_fields}),
         ("Public page and embed", {"fields": _public_fields}),
         ("Transcripts", {"fields": _transcript_fields}),
+        ("Chapters", {"fields": ("chapters_file", "chapters_link")}),
         ("History", {"classes": ("collapse",), "fields": _history_fields}),
     )
 
@@ -528,6 +538,32 @@ class EpisodeAdmin(TenantAdmin):
     @admin.display(description="Transcripts")
     def transcripts(self, obj: Episode) -> str:
         return episode_transcripts_html(obj)
+
+    @admin.display(description="Chapters JSON")
+    def chapters_link(self, obj: Episode) -> str:
+        if not obj.pk or not obj.chapters.exists():
+            return "No chapters yet: add them below or upload a file."
+        path = reverse("feeds:chapters", args=[obj.podcast.slug, obj.slug])
+        url = f"{settings.PUBLIC_BASE_URL}{path}"
+        return format_html('<a href="{0}" target="_blank" rel="noopener">{0}</a>', url)
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        if request.method == "GET":
+            episode = self.get_object(request, object_id)  # 404 outside the user's shows
+            warning = chapter_editing.late_chapters_warning(episode)
+            if warning:
+                self.message_user(request, warning, messages.WARNING)
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def save_related(self, request, form, formsets, change) -> None:
+        super().save_related(request, form, formsets, change)
+        entries = form.cleaned_data.get("chapters_file")
+        if entries is not None:
+            # The file wins over the rows edited in the same save: it replaces them all.
+            Chapter.objects.replace_for(form.instance, entries)
+            self.message_user(
+                request, f"{len(entries)} chapter(s) loaded from the file.", messages.SUCCESS
+            )
 
     @admin.display(description="Renditions not produced")
     def not_produced(self, obj: Episode) -> str:

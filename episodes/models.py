@@ -13,23 +13,25 @@ import hashlib
 import re
 import secrets
 import uuid
+from collections.abc import Iterable
 from datetime import datetime
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.storage import storages
 from django.core.validators import MinValueValidator, RegexValidator
-from django.db import models
+from django.db import models, transaction
 from django.db.models import F, Q
 from django.urls import reverse
 from django.utils import timezone
 
 from episodes import categories
 from episodes.artwork import validate_cover_art
+from episodes.chapters.entries import ChapterEntry, format_timestamp, is_web_url
 from episodes.directories import BY_FIELD, DIRECTORIES, DirectoryURLValidator
 from episodes.guids import podcast_guid_for
 from episodes.sanitize import sanitize_html
-from episodes.signals import episode_content_changed, episode_transitioned
+from episodes.signals import chapters_changed, episode_content_changed, episode_transitioned
 from episodes.transcripts.cues import Cue, cues_from_json, cues_to_json
 from episodes.webhook_urls import validate_webhook_url
 from podcasthost.storage.alias import StorageAlias
@@ -1039,6 +1041,104 @@ class Transcript(models.Model):
             progress_percent=0,
             error_message="",
             updated_at=now or timezone.now(),
+        )
+
+
+class ChapterQuerySet(TenantQuerySet):
+    members_lookup = "episode__podcast__members"
+
+    def of(self, episode_id: int) -> ChapterQuerySet:
+        """``episode_id``'s chapters in time order."""
+        return self.filter(episode_id=episode_id).order_by("start_seconds", "pk")
+
+    def replace_for(self, episode: Episode, entries: Iterable[ChapterEntry]) -> list[Chapter]:
+        """Make ``entries`` the chapters of ``episode`` (sorted by start), in one transaction.
+
+        The caller has checked them (:func:`episodes.chapters.entries.problems_of`).
+        Each row's save/delete moves the episode's feed revision and requests a
+        publish (receivers); once committed, the files are re-tagged
+        (:data:`~episodes.signals.chapters_changed`).
+        """
+        rows = [
+            Chapter(
+                episode=episode,
+                start_seconds=e.start_seconds,
+                title=e.title,
+                url=e.url,
+                image_url=e.image_url,
+                toc=e.toc,
+            )
+            for e in sorted(entries, key=lambda e: e.start_seconds)
+        ]
+        with transaction.atomic():
+            for old in self.filter(episode=episode):
+                old.delete()
+            for row in rows:
+                row.save()
+            chapters_changed.send(sender=Chapter, episode_id=episode.pk)
+        return rows
+
+
+def validate_web_url(value: str) -> None:
+    if value and not is_web_url(value):
+        raise ValidationError("Use an http:// or https:// address.")
+
+
+class Chapter(models.Model):
+    """One chapter of an episode: its start, title and optional link and artwork (URLs).
+
+    Rows, not a JSON blob: the admin edits them as an inline, the database
+    keeps each start unique per episode, and a saved row moves the episode's
+    feed revision through the ordinary save signals.
+    """
+
+    episode = models.ForeignKey(Episode, on_delete=models.CASCADE, related_name="chapters")
+    start_seconds = models.FloatField("start (seconds)", validators=[MinValueValidator(0)])
+    title = models.CharField(max_length=255)
+    url = models.URLField(
+        "link",
+        max_length=2000,
+        blank=True,
+        validators=[validate_web_url],
+        help_text="A web page about this chapter (optional).",
+    )
+    image_url = models.URLField(
+        "image URL",
+        max_length=2000,
+        blank=True,
+        validators=[validate_web_url],
+        help_text="Chapter artwork (optional): the address of a JPEG or PNG.",
+    )
+    toc = models.BooleanField(
+        "listed",
+        default=True,
+        help_text="Untick for a silent chapter: its image and link show, it is not in the list.",
+    )
+
+    objects = ChapterQuerySet.as_manager()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["episode", "start_seconds"], name="chapter_start_once"),
+            models.CheckConstraint(
+                condition=Q(start_seconds__gte=0), name="chapter_start_not_negative"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.title} ({format_timestamp(self.start_seconds)}, episode #{self.episode_id})"
+
+    def touch_episode(self) -> None:
+        """Move the episode's ``updated_at``: its feed item's revision and the site's version."""
+        Episode.objects.filter(pk=self.episode_id).update(updated_at=timezone.now())
+
+    def as_entry(self) -> ChapterEntry:
+        return ChapterEntry(
+            start_seconds=self.start_seconds,
+            title=self.title,
+            url=self.url,
+            image_url=self.image_url,
+            toc=self.toc,
         )
 
 

@@ -9,13 +9,14 @@ from __future__ import annotations
 import logging
 
 from django.db import transaction
-from django.db.models.signals import post_delete
+from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 from kombu.exceptions import OperationalError
 
 from episodes import notifications, transcription
-from episodes.models import Episode, Podcast, Transcript
+from episodes.models import Chapter, Episode, Podcast, Transcript
 from episodes.signals import (
+    chapters_changed,
     delivery_requested,
     episode_transitioned,
     event_recorded,
@@ -108,6 +109,7 @@ def transcript_deleted(sender, instance: Transcript, origin=None, **kwargs) -> N
     if episode is not None:
         episode.touch()
 
+
 @receiver(episode_transitioned, dispatch_uid="episodes.receivers.request_transcript")
 def request_transcript(sender, episode: Episode, source: str, target: str, **kwargs) -> None:
     """An episode became ready: its show may want a draft transcript (recorded in this
@@ -127,5 +129,50 @@ def enqueue_transcription(sender, transcript_id: int, **kwargs) -> None:
         except OperationalError:
             # The pending row is stored: reconcile_transcriptions queues it later.
             log.exception("transcript %s: could not queue the transcription", transcript_id)
+
+    transaction.on_commit(enqueue)
+
+
+def _deleted_with_its_episode(origin) -> bool:
+    model = getattr(origin, "model", type(origin))
+    return model in (Episode, Podcast)
+
+
+@receiver(post_save, sender=Chapter, dispatch_uid="episodes.receivers.chapter_saved")
+def chapter_saved(sender, instance: Chapter, raw=False, **kwargs) -> None:
+    """A chapter row changed: its episode's feed item and page have a new revision."""
+    if not raw:
+        instance.touch_episode()
+
+
+@receiver(post_delete, sender=Chapter, dispatch_uid="episodes.receivers.chapter_deleted")
+def chapter_deleted(sender, instance: Chapter, origin=None, **kwargs) -> None:
+    if not _deleted_with_its_episode(origin):
+        instance.touch_episode()
+
+
+@receiver(chapters_changed, dispatch_uid="episodes.receivers.retag_on_change")
+def retag_on_change(sender, episode_id: int, **kwargs) -> None:
+    """New chapters: write them into the renditions once the transaction commits."""
+    _enqueue_chapters_after_commit(episode_id)
+
+
+@receiver(episode_transitioned, dispatch_uid="episodes.receivers.retag_after_transcode")
+def retag_after_transcode(sender, episode: Episode, source: str, target: str, **kwargs) -> None:
+    """Fresh renditions carry no chapters: tag them when the episode has some."""
+    if target == Episode.Status.READY and Chapter.objects.filter(episode=episode).exists():
+        _enqueue_chapters_after_commit(episode.pk)
+
+
+def _enqueue_chapters_after_commit(episode_id: int) -> None:
+    from episodes.tasks import apply_chapters
+
+    def enqueue() -> None:
+        try:
+            apply_chapters.delay(episode_id=episode_id)
+        except OperationalError:
+            # The chapters are stored and served as JSON; the files keep their
+            # old tags until the next change re-queues the work.
+            log.exception("episode %s: could not queue the chapter tags", episode_id)
 
     transaction.on_commit(enqueue)

@@ -10,6 +10,7 @@ _PERMISSIONS = {
     "podcast": ("add", "change", "delete", "view"),
     "episode": ("add", "change", "delete", "view"),
     "rendition": ("view",),
+    "chapter": ("add", "change", "delete", "view"),
     "webhook": ("add", "change", "delete", "view"),
     "webhookdelivery": ("view",),
     "transcript": ("add", "change", "delete", "view"),

@@ -35,3 +35,8 @@ episode_content_changed = Signal()
 #: works on). Argument: ``transcript_id``. Receivers queue the transcription
 #: with ``transaction.on_commit``.
 transcription_requested = Signal()
+
+#: Sent by ``ChapterQuerySet.replace_for`` (the admin's chapters inline and file
+#: upload, ``attach_chapters``) inside the caller's transaction. Argument:
+#: ``episode_id``. The receiver re-tags the renditions with ``transaction.on_commit``.
+chapters_changed = Signal()

@@ -17,6 +17,7 @@ from django.conf import settings
 from django.db import OperationalError
 
 from episodes import ingest_queue, job_events, notifications, pipeline, transcription, webhooks
+from episodes.chapters import retag
 from episodes.importers import shows
 from episodes.transcoders import TransientTranscoderError
 from episodes.transcribers import TransientTranscriberError
@@ -27,6 +28,7 @@ TRANSIENT_TRANSCRIPTION = (TransientTranscriberError, OperationalError)
 
 __all__ = [
     "MAX_RETRIES",
+    "apply_chapters",
     "consume_ingest",
     "consume_job_events",
     "deliver_webhook",
@@ -168,3 +170,9 @@ def poll_transcriptions() -> dict:
 def reconcile_transcriptions() -> str:
     """Periodic: queue again draft transcripts a crash or a lost message left pending."""
     return str(transcription.reconcile())
+
+
+@task(autoretry_for=(OperationalError, *retag.TRANSIENT))
+def apply_chapters(*, episode_id: int) -> str:
+    """Write the episode's chapters into its MP3 and M4A renditions (new keys). Idempotent."""
+    return retag.apply_chapters(episode_id)

@@ -37,7 +37,7 @@ from django.conf import settings
 
 from episodes.models import Episode, Podcast
 from feeds.rss import NAMESPACES, build_feed, item_guid
-from feeds.validation import check_cover_art, check_feed_xml
+from feeds.validation import check_chapter_times, check_cover_art, check_feed_xml
 
 ERROR = "error"
 WARNING = "warning"
@@ -193,7 +193,11 @@ def check_saved_show(podcast: Podcast, *, now: datetime) -> list[Finding]:
 
 def check_offline(podcast: Podcast, body: bytes, *, now: datetime) -> list[Finding]:
     """The feed checks on ``body`` and the cover art file: all but the diff and the network."""
-    return check_rendering(podcast, body, now=now) + [judge(m) for m in check_cover_art(podcast)]
+    return (
+        check_rendering(podcast, body, now=now)
+        + [judge(m) for m in check_cover_art(podcast)]
+        + [judge(m) for m in check_chapter_times(podcast, now=now)]
+    )
 
 
 def check_history(
@@ -338,6 +342,8 @@ def check_publish(
     if previous:
         findings += check_history(podcast, body, previous, now=now)
     findings += check_new_enclosures(body, previous)
+    # Warnings ("Item …"): shorter new audio left chapters past its end.
+    findings += [judge(m) for m in check_chapter_times(podcast, now=now)]
     return findings
 
 

@@ -22,7 +22,7 @@ from django.utils import timezone
 from kombu.exceptions import OperationalError
 
 from episodes import notifications
-from episodes.models import Episode, Podcast, Rendition
+from episodes.models import Chapter, Episode, Podcast, Rendition
 from episodes.signals import episode_content_changed, episode_transitioned
 from feeds.models import FeedState, PlannedPublish
 from feeds.publishing import plan_scheduled, request_publish
@@ -119,6 +119,26 @@ def rendition_deleted(sender, instance, origin=None, **kwargs) -> None:
     podcast_id = (
         Episode.objects.filter(pk=instance.episode_id).values_list("podcast_id", flat=True).first()
     )
+    if podcast_id is not None:
+        request_publish(podcast_id)
+
+
+@receiver(post_save, sender=Chapter, dispatch_uid="feeds_chapter_saved")
+def chapter_saved(sender, instance, raw=False, **kwargs) -> None:
+    # The item's <podcast:chapters> and the chapters JSON may have changed.
+    if not raw:
+        _publish_episode_show(instance.episode_id)
+
+
+@receiver(post_delete, sender=Chapter, dispatch_uid="feeds_chapter_deleted")
+def chapter_deleted(sender, instance, origin=None, **kwargs) -> None:
+    model = getattr(origin, "model", type(origin))
+    if model not in (Episode, Podcast):  # the episode's own deletion publishes
+        _publish_episode_show(instance.episode_id)
+
+
+def _publish_episode_show(episode_id: int) -> None:
+    podcast_id = Episode.objects.filter(pk=episode_id).values_list("podcast_id", flat=True).first()
     if podcast_id is not None:
         request_publish(podcast_id)
 

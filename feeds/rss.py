@@ -28,11 +28,12 @@ from io import BytesIO, StringIO
 
 from django.conf import settings
 from django.core.files.storage import storages
-from django.db.models import Count, Max, Prefetch
+from django.db.models import Count, Exists, Max, OuterRef, Prefetch, QuerySet
 from django.utils.feedgenerator import Enclosure, Rss201rev2Feed
 from django.utils.xmlutils import SimplerXMLGenerator
 
-from episodes.models import Episode, Podcast, Rendition, measured_url
+from episodes.chapters.json_format import CONTENT_TYPE as CHAPTERS_TYPE
+from episodes.models import Chapter, Episode, Podcast, Rendition, measured_url
 from episodes.presets import PRESETS
 from episodes.sanitize import sanitize_html
 from feeds import transcripts
@@ -162,6 +163,31 @@ class PodcastFeed(Rss201rev2Feed):
             handler.addQuickElement("podcast:source", None, {"uri": alt.url})
             handler.endElement("podcast:alternateEnclosure")
         transcripts.write_tags(handler, item["transcripts"])
+        add_chapters_element(handler, item)
+
+
+def add_chapters_element(handler: SimplerXMLGenerator, item: dict) -> None:
+    """``<podcast:chapters url type>`` when the episode has chapters.
+
+    https://github.com/Podcastindex-org/podcast-namespace/blob/main/docs/tags/chapters.md
+    """
+    if item.get("chapters_url"):
+        handler.addQuickElement(
+            "podcast:chapters", None, {"url": item["chapters_url"], "type": CHAPTERS_TYPE}
+        )
+
+
+def with_has_chapters(episodes: QuerySet[Episode]) -> QuerySet[Episode]:
+    """``episodes`` annotated with ``has_chapters`` (a subquery: no extra query per render)."""
+    return episodes.annotate(has_chapters=Exists(Chapter.objects.filter(episode=OuterRef("pk"))))
+
+
+def _chapters_kwargs(episode: Episode, context: ItemContext) -> dict:
+    has = getattr(episode, "has_chapters", None)
+    if has is None:
+        has = episode.chapters.exists()
+    # The episode page's chapters.json (feeds.views.chapters_json), built without a query.
+    return {"chapters_url": f"{context.page_url}{episode.slug}/chapters.json" if has else ""}
 
 
 def feed_episodes(podcast: Podcast, now: datetime) -> list[Episode]:
@@ -170,8 +196,7 @@ def feed_episodes(podcast: Podcast, now: datetime) -> list[Episode]:
     Three queries whatever the number of episodes (episodes, renditions, transcripts).
     """
     return list(
-        Episode.objects.in_feed(now)
-        .filter(podcast=podcast)
+        with_has_chapters(Episode.objects.in_feed(now).filter(podcast=podcast))
         .order_by("-publish_at", "-pk")
         .prefetch_related(
             Prefetch("renditions", queryset=Rendition.objects.order_by("pk")),
@@ -311,6 +336,7 @@ def _item_kwargs(episode: Episode, renditions: list[Rendition], context: ItemCon
         "transcripts": transcripts.links(
             f"{context.page_url}{episode.slug}/", episode.transcripts.all()
         ),
+        **_chapters_kwargs(episode, context),
     }
 
 
@@ -361,7 +387,7 @@ def feed_items(
                 found[row[0]] = xml
     missing = [row[0] for row in index if row[0] not in found]
     if missing:
-        episodes = Episode.objects.filter(pk__in=missing).prefetch_related(
+        episodes = with_has_chapters(Episode.objects.filter(pk__in=missing)).prefetch_related(
             Prefetch("renditions", queryset=Rendition.objects.order_by("pk")),
             transcripts.published_prefetch(),
         )

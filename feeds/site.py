@@ -20,6 +20,10 @@ from django.core.paginator import EmptyPage, Page, PageNotAnInteger, Paginator
 from django.db.models import Count, Max, Prefetch, QuerySet
 from django.urls import reverse
 
+from episodes.chapters.entries import ChapterEntry, within
+from episodes.chapters.json_format import chapters_document
+from episodes.chapters.json_format import dumps as json_dumps
+from episodes.models import Chapter as ChapterRow
 from episodes.models import Episode, Podcast, Rendition
 from feeds.rss import split_renditions
 from feeds.transcripts import player_transcript
@@ -44,12 +48,33 @@ class Cue:
 
 
 def chapters_for(episode: Episode) -> list[Chapter]:
-    """The episode's chapters in order; none until chapters are stored (the transcripts issue).
+    """The episode's listed chapters in order, those that start within its audio.
 
     The player renders whatever this returns: the page's chapter list and
-    the embed's chapter menu light up as soon as it returns data.
+    the embed's chapter menu. Silent chapters (``toc`` off) are not listed.
     """
-    return []
+    return [Chapter(c.start_seconds, c.title) for c in public_chapters(episode) if c.toc]
+
+
+def public_chapters(episode: Episode) -> list[ChapterEntry]:
+    """The chapters listeners get (JSON, player): those that start before the audio ends.
+
+    A chapter left past the end by shorter new audio stays stored (the admin
+    warns about it) but is not served.
+    """
+    rows = [c.as_entry() for c in ChapterRow.objects.of(episode.pk)]
+    if not rows:
+        return []
+    duration = duration_of(episode) if episode.renditions.all() else episode.duration_seconds
+    return within(rows, duration)
+
+
+def chapters_json(podcast: Podcast, episode: Episode) -> bytes:
+    """The JSON chapters file of a published episode (``application/json+chapters``)."""
+    document = chapters_document(
+        public_chapters(episode), title=episode.title, podcast_name=podcast.title
+    )
+    return json_dumps(document)
 
 
 def transcript_for(episode: Episode) -> list[Cue]:

@@ -22,5 +22,6 @@ urlpatterns = [
     path("<slug:slug>/", views.show_page, name="show"),
     path("<slug:slug>/<slug:episode_slug>/embed", views.embed, name="embed"),
     re_path(TRANSCRIPT_URL, views.transcript, name="transcript"),
+    path("<slug:slug>/<slug:episode_slug>/chapters.json", views.chapters_json, name="chapters"),
     path("<slug:slug>/<slug:episode_slug>/", views.episode_page, name="episode"),
 ]

@@ -23,6 +23,8 @@ from django.utils import timezone
 
 from episodes import categories
 from episodes.artwork import validate_cover_art
+from episodes.chapters.entries import format_timestamp
+from episodes.chapters.json_format import CONTENT_TYPE as CHAPTERS_TYPE
 from episodes.guids import podcast_guid_for
 from episodes.models import Podcast, language_validator
 from episodes.presets import PRESETS
@@ -30,6 +32,7 @@ from feeds.rss import NAMESPACES, build_feed
 
 NS = NAMESPACES
 _TYPES = {p.extension: p.mime_type for p in PRESETS}
+_PRIMARY = next(p.name for p in PRESETS if p.primary)
 _ASCII_URL = re.compile(r"^https?://[\x21-\x7e]+$")
 
 
@@ -199,6 +202,7 @@ def _check_items(channel, now: datetime, *, serial: bool = False) -> list[str]:
             if not alt.get("type") or alt.find(_q("podcast:source")) is None:
                 problems.append(f"{where}: podcast:alternateEnclosure needs a type and a source.")
         problems.extend(_check_transcripts(item, where))
+        problems.extend(_check_chapters_tag(item, where))
     return problems
 
 
@@ -239,6 +243,59 @@ def _check_transcripts(item, where: str) -> list[str]:
         if rel == "captions" and mime in ("text/plain", "text/html"):
             problems.append(
                 f'{where}: podcast:transcript rel="captions" needs a timed type (VTT, SRT, JSON).'
+            )
+    return problems
+
+
+def _check_chapters_tag(item, where: str) -> list[str]:
+    """``<podcast:chapters>``: at most one, with an http(s) ``url`` and the JSON chapters type.
+
+    https://github.com/Podcastindex-org/podcast-namespace/blob/main/docs/tags/chapters.md
+    """
+    tags = item.findall(_q("podcast:chapters"))
+    problems = []
+    if len(tags) > 1:
+        problems.append(f"{where}: more than one <podcast:chapters>.")
+    for tag in tags:
+        if not _ASCII_URL.match(tag.get("url", "")):
+            problems.append(f"{where}: <podcast:chapters> url is not an ASCII http(s) URL.")
+        if tag.get("type") != CHAPTERS_TYPE:
+            problems.append(f"{where}: <podcast:chapters> type must be {CHAPTERS_TYPE}.")
+    return problems
+
+
+def check_chapter_times(podcast: Podcast, *, now: datetime) -> list[str]:
+    """Published episodes with chapters that start after the end of their (new) audio.
+
+    Such chapters stay stored but are served nowhere; the creator should move
+    or delete them. Three queries whatever the number of episodes.
+    """
+    from episodes.models import Episode
+
+    episodes = (
+        Episode.objects.in_feed(now)
+        .filter(podcast=podcast, chapters__isnull=False)
+        .distinct()
+        .order_by("-publish_at", "-pk")
+        .prefetch_related("renditions", "chapters")
+    )
+    problems = []
+    for episode in episodes:
+        renditions = sorted(episode.renditions.all(), key=lambda r: r.preset != _PRIMARY)
+        duration = (renditions[0].duration_seconds if renditions else None) or (
+            episode.duration_seconds
+        )
+        if duration is None:
+            continue
+        late = [c for c in episode.chapters.all() if c.start_seconds >= duration]
+        if late:
+            names = ", ".join(
+                f"“{c.title[:40]}” at {format_timestamp(c.start_seconds)}"
+                for c in sorted(late, key=lambda c: c.start_seconds)
+            )
+            problems.append(
+                f"Item “{episode.title[:40]}”: {len(late)} chapter(s) start after the end of "
+                f"the audio ({format_timestamp(duration)}) and are left out: {names}."
             )
     return problems
 
@@ -297,6 +354,7 @@ def validate_podcast_feed(podcast: Podcast, *, now: datetime | None = None) -> l
     problems = check_feed_xml(rendered.body, feed_url=podcast.feed_url, now=now)
     if not problems or "well-formed" not in problems[-1]:
         problems.extend(check_files(podcast, rendered.body))
+    problems.extend(check_chapter_times(podcast, now=now))
     return problems
 
 

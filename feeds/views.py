@@ -22,6 +22,7 @@ from django.views.decorators.clickjacking import xframe_options_exempt
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_safe
 
+from episodes.chapters.json_format import CONTENT_TYPE as CHAPTERS_TYPE
 from episodes.models import Episode, Podcast
 from feeds import site
 from feeds.embed import EMBED_MIN_WIDTH, EMBED_WIDTH, embed_height, embed_html
@@ -74,6 +75,23 @@ def episode_page(request: HttpRequest, slug: str, episode_slug: str) -> HttpResp
         return Rendered(html.encode())
 
     return serve_page(request, key=f"episode:{slug}:{episode_slug}", slug=slug, render=render)
+
+
+def chapters_json(request: HttpRequest, slug: str, episode_slug: str) -> HttpResponse:
+    """``/<slug>/<episode-slug>/chapters.json``: Podcasting 2.0 JSON chapters; 404 until published.
+
+    Any origin may read it (web players fetch it cross-origin), with ETag/304.
+    """
+
+    def render() -> Rendered:
+        podcast, episode = _published(slug, episode_slug)
+        if not episode.chapters.exists():
+            raise Http404("This episode has no chapters.")
+        return Rendered(site.chapters_json(podcast, episode), content_type=CHAPTERS_TYPE)
+
+    response = serve_page(request, key=f"chapters:{slug}:{episode_slug}", slug=slug, render=render)
+    response["Access-Control-Allow-Origin"] = "*"
+    return response
 
 
 @_framable
