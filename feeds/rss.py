@@ -35,6 +35,13 @@ from django.utils.xmlutils import SimplerXMLGenerator
 from episodes.models import Episode, Podcast, Rendition, measured_url
 from episodes.presets import PRESETS
 from episodes.sanitize import sanitize_html
+from feeds.namespace import (
+    PERSONS_PREFETCH,
+    channel_namespace,
+    item_namespace,
+    write_channel_namespace,
+    write_item_namespace,
+)
 
 NAMESPACES = {
     "atom": "http://www.w3.org/2005/Atom",
@@ -123,6 +130,7 @@ class PodcastFeed(Rss201rev2Feed):
         handler.addQuickElement("podcast:guid", f["podcast_guid"])
         locked_attrs = {"owner": f["owner_email"]} if f["owner_email"] else {}
         handler.addQuickElement("podcast:locked", "yes" if f["locked"] else "no", locked_attrs)
+        write_channel_namespace(handler, f["namespace"])
 
     def write_items(self, handler) -> None:
         if self.item_xml is None:
@@ -152,14 +160,8 @@ class PodcastFeed(Rss201rev2Feed):
         handler.addQuickElement("itunes:explicit", "true" if item["explicit"] else "false")
         if item.get("image_url"):
             handler.addQuickElement("itunes:image", None, {"href": item["image_url"]})
-        # https://github.com/Podcastindex-org/podcast-namespace/blob/main/docs/tags/alternate-enclosure.md
-        for alt in item["alternates"]:
-            attrs = {"type": alt.mime_type, "length": str(alt.size_bytes), "title": alt.preset}
-            if alt.bitrate:
-                attrs["bitrate"] = str(alt.bitrate)
-            handler.startElement("podcast:alternateEnclosure", attrs)
-            handler.addQuickElement("podcast:source", None, {"uri": alt.url})
-            handler.endElement("podcast:alternateEnclosure")
+        write_alternates(handler, item["alternates"])
+        write_item_namespace(handler, item["namespace"])
 
 
 def feed_episodes(podcast: Podcast, now: datetime) -> list[Episode]:
@@ -171,7 +173,9 @@ def feed_episodes(podcast: Podcast, now: datetime) -> list[Episode]:
         Episode.objects.in_feed(now)
         .filter(podcast=podcast)
         .order_by("-publish_at", "-pk")
-        .prefetch_related(Prefetch("renditions", queryset=Rendition.objects.order_by("pk")))
+        .prefetch_related(
+            Prefetch("renditions", queryset=Rendition.objects.order_by("pk")), PERSONS_PREFETCH
+        )
     )
 
 
@@ -300,9 +304,12 @@ def _item_kwargs(episode: Episode, renditions: list[Rendition], context: ItemCon
         "number": episode.number,
         "explicit": episode.explicit,
         "image_url": episode.image.url if episode.image else "",
+        # The enclosure's file too, marked default: it carries its integrity hash.
         "alternates": [
-            _Alternate.of(r, context.enclosure_url(media.url(r.key))) for r in alternates
+            _Alternate.of(r, context.enclosure_url(media.url(r.key)), default=r is enclosure)
+            for r in (enclosure, *alternates)
         ],
+        "namespace": item_namespace(episode),
     }
 
 
@@ -354,7 +361,7 @@ def feed_items(
     missing = [row[0] for row in index if row[0] not in found]
     if missing:
         episodes = Episode.objects.filter(pk__in=missing).prefetch_related(
-            Prefetch("renditions", queryset=Rendition.objects.order_by("pk"))
+            Prefetch("renditions", queryset=Rendition.objects.order_by("pk")), PERSONS_PREFETCH
         )
         for episode in episodes:
             if not episode.renditions.all():
@@ -387,6 +394,7 @@ def _feed(podcast: Podcast, *, built_at: datetime) -> PodcastFeed:
         podcast_guid=str(podcast.podcast_guid),
         locked=podcast.locked,
         hub_url=settings.WEBSUB_HUB_URL,
+        namespace=channel_namespace(podcast),
     )
 
 
@@ -424,10 +432,34 @@ class _Alternate:
     size_bytes: int
     bitrate: int | None
     url: str
+    integrity: str = ""
+    default: bool = False
 
     @classmethod
-    def of(cls, r: Rendition, url: str) -> _Alternate:
-        return cls(r.preset, r.mime_type, r.size_bytes, r.bitrate, url)
+    def of(cls, r: Rendition, url: str, *, default: bool = False) -> _Alternate:
+        return cls(r.preset, r.mime_type, r.size_bytes, r.bitrate, url, r.integrity, default)
+
+
+def write_alternates(handler, alternates: Sequence[_Alternate]) -> None:
+    """One ``podcast:alternateEnclosure`` per rendition, the enclosure's ``default="true"``.
+
+    https://github.com/Podcastindex-org/podcast-namespace/blob/main/docs/tags/alternate-enclosure.md
+    with ``podcast:source`` (source.md) and, for files hashed when recorded,
+    ``podcast:integrity`` (integrity.md).
+    """
+    for alt in alternates:
+        attrs = {"type": alt.mime_type, "length": str(alt.size_bytes), "title": alt.preset}
+        if alt.bitrate:
+            attrs["bitrate"] = str(alt.bitrate)
+        if alt.default:
+            attrs["default"] = "true"
+        handler.startElement("podcast:alternateEnclosure", attrs)
+        handler.addQuickElement("podcast:source", None, {"uri": alt.url})
+        if alt.integrity:
+            handler.addQuickElement(
+                "podcast:integrity", None, {"type": "sri", "value": alt.integrity}
+            )
+        handler.endElement("podcast:alternateEnclosure")
 
 
 def build_feed(
