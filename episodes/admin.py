@@ -23,6 +23,12 @@ from django.utils.formats import date_format
 from django.utils.html import escape, format_html, format_html_join
 
 from episodes.admin_actions import retry_processing
+from episodes.admin_namespace import (
+    EPISODE_FIELDSET,
+    EPISODE_INLINES,
+    PODCAST_FIELDSET,
+    PODCAST_INLINES,
+)
 from episodes.admin_tenancy import TenantAdmin
 from episodes.directories import DIRECTORIES
 from episodes.live_status import SOURCE_FIELDS, episode_status, source_display
@@ -116,7 +122,9 @@ class PodcastAdmin(TenantAdmin):
                 ),
             },
         ),
+        PODCAST_FIELDSET,
     )
+    inlines = PODCAST_INLINES
 
     @admin.display(description="Public feed URL")
     def feed_url_link(self, obj: Podcast) -> str:
@@ -427,7 +435,9 @@ class EpisodeAdmin(TenantAdmin):
         ("Source audio", {"fields": _source_fields}),
         ("Public page and embed", {"fields": _public_fields}),
         ("History", {"classes": ("collapse",), "fields": _history_fields}),
+        EPISODE_FIELDSET,
     )
+    inlines = EPISODE_INLINES
 
     class Media:
         css = {"all": ("episodes/admin.css",)}
