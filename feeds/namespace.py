@@ -50,7 +50,7 @@ def _license(obj) -> tuple[str, dict[str, str]] | None:
 def _location(obj) -> tuple[str, dict[str, str]] | None:
     if not obj.location:
         return None
-    attrs = {"rel": obj.location_rel}
+    attrs = {"rel": obj.location_rel} if obj.location_rel else {}
     if obj.location_geo:
         attrs["geo"] = obj.location_geo
     if obj.location_osm:
@@ -119,7 +119,8 @@ def channel_namespace(podcast: Podcast) -> dict:
 
 def write_channel_namespace(handler, data: dict) -> None:
     """Write the channel's tags from :func:`channel_namespace`'s dict."""
-    handler.addQuickElement("podcast:medium", data["medium"])
+    if data["medium"]:
+        handler.addQuickElement("podcast:medium", data["medium"])
     for name, attrs in data["persons"]:
         handler.addQuickElement("podcast:person", name, attrs)
     for text, url in data["funding"]:

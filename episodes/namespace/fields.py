@@ -45,6 +45,8 @@ class _NamespaceFields(models.Model):
         max_length=8,
         choices=LocationRel.choices,
         default=LocationRel.CREATOR,
+        # Blank: no rel attribute, which apps read as "subject" (location.md).
+        blank=True,
     )
     location_geo = models.CharField(
         "location geo URI",
@@ -95,6 +97,8 @@ class ShowNamespaceFields(_NamespaceFields):
         max_length=16,
         choices=[(m, m) for m in v.MEDIUMS],
         default="podcast",
+        # Blank: no podcast:medium, which apps read as "podcast" (medium.md).
+        blank=True,
         help_text="podcast:medium: what the feed is (apps may change speed or EQ for music).",
     )
     update_frequency = models.CharField(
