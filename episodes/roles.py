@@ -12,6 +12,18 @@ _PERMISSIONS = {
     "rendition": ("view",),
     "webhook": ("add", "change", "delete", "view"),
     "webhookdelivery": ("view",),
+    # The Podcasting 2.0 rows, edited as inlines of their show or episode.
+    **{
+        model: ("add", "change", "delete", "view")
+        for model in (
+            "podcastperson",
+            "episodeperson",
+            "podcastfunding",
+            "podcasttrailer",
+            "podcasttxt",
+            "podrollitem",
+        )
+    },
 }
 
 

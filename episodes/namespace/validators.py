@@ -44,7 +44,7 @@ _GEO = re.compile(
 )
 # OpenStreetMap type (Node, Way, Relation) and id, optional "#revision".
 _OSM = re.compile(r"^[NWR][1-9]\d*(?:#\d+)?$")
-_COUNTRY = re.compile(r"^[A-Z]{2}$")
+_COUNTRY = re.compile(r"^[A-Za-z]{2}$")  # stored and written upper-case
 # SRI: https://www.w3.org/TR/SRI/#the-integrity-attribute (base64 of the digest).
 _SRI = re.compile(r"^sha(?:256|384|512)-[A-Za-z0-9+/]+={0,2}$")
 _SRI_LENGTHS = {"sha256": 44, "sha384": 64, "sha512": 88}
