@@ -13,17 +13,17 @@ _PERMISSIONS = {
     "webhook": ("add", "change", "delete", "view"),
     "webhookdelivery": ("view",),
     # The Podcasting 2.0 rows, edited as inlines of their show or episode.
-    **{
-        model: ("add", "change", "delete", "view")
-        for model in (
+    **dict.fromkeys(
+        (
             "podcastperson",
             "episodeperson",
             "podcastfunding",
             "podcasttrailer",
             "podcasttxt",
             "podrollitem",
-        )
-    },
+        ),
+        ("add", "change", "delete", "view"),
+    ),
 }
 
 
