@@ -6,7 +6,7 @@ Used by the models (admin forms) and by ``feeds.validation`` (the rendered feed)
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import UTC, datetime
 
 from django.core.exceptions import ValidationError
 
@@ -87,14 +87,39 @@ def validate_rrule(value: str) -> None:
 
     if value.upper().startswith("RRULE:"):
         raise ValidationError("Leave out “RRULE:”: write the rule itself, e.g. FREQ=WEEKLY.")
+    rule, utc = _rfc5545_until(value)
     try:
-        # dtstart given so a rule with COUNT or UNTIL parses without the clock.
-        rrulestr(value, dtstart=datetime(2000, 1, 1))
+        # dtstart given so a rule with COUNT or UNTIL parses without the clock;
+        # aware when UNTIL is in UTC, as dateutil (and RFC 5545) require.
+        rrulestr(rule, dtstart=datetime(2000, 1, 1, tzinfo=UTC if utc else None))
     except (ValueError, TypeError) as exc:
         raise ValidationError(
             f"“{value}” is not a recurrence rule ({exc}); e.g. FREQ=WEEKLY or "
             "FREQ=MONTHLY;BYDAY=1MO (RFC 5545)."
         ) from None
+
+
+def _rfc5545_until(value: str) -> tuple[str, bool]:
+    """``value`` with an ISO 8601 UNTIL (updateFrequency's examples) in RFC 5545 form.
+
+    update-frequency.md writes ``UNTIL=2023-12-31T00:00:00.000Z`` (the dtstart
+    format); RFC 5545 writes ``UNTIL=20231231T000000Z``. Returns the rule and
+    whether UNTIL is in UTC.
+    """
+    match = re.search(r"UNTIL=([^;]+)", value, re.IGNORECASE)
+    if match is None:
+        return value, False
+    until = match[1]
+    if "-" in until:
+        try:
+            parsed = datetime.fromisoformat(until.replace("Z", "+00:00"))
+        except ValueError:
+            return value, False
+        if parsed.tzinfo is not None:
+            until = parsed.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
+        else:
+            until = parsed.strftime("%Y%m%dT%H%M%S" if "T" in match[1] else "%Y%m%d")
+    return value[: match.start(1)] + until + value[match.end(1) :], until.endswith("Z")
 
 
 def validate_http_url(value: str) -> None:

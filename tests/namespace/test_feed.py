@@ -276,3 +276,17 @@ def test_query_count_is_constant_with_many_people(
     channel = channel_of(rendered.body)
     assert len(channel.findall(p("person"))) == count
     assert sum(len(i.findall(p("person"))) for i in channel.findall("item")) == 4 * count
+
+
+def test_the_publish_gate_reports_a_namespace_problem_without_blocking(full_show, now):
+    from feeds import gate
+    from feeds.publishing import publish_feed
+
+    # Written past the form's validation (a script, an old row): the feed still says it.
+    PodcastPerson.objects.create(podcast=full_show, name="Merlin", role="wizard", group="cast")
+    (finding,) = [f for f in gate.check_saved_show(full_show, now=now) if "wizard" in f.message]
+    assert finding.severity == gate.WARNING
+    assert "show's page in the admin" in finding.fix
+    result = publish_feed(full_show.pk, now=now)
+    assert not result.blocked
+    assert any("wizard" in f.message for f in result.findings)
