@@ -64,12 +64,17 @@ def _rfc2822(value: datetime) -> str:
     return email.utils.format_datetime(value)
 
 
+def _rows(podcast: Podcast, related: str, *order: str) -> list:
+    # A show not saved yet (a preview, a property test) has no rows to query.
+    return list(getattr(podcast, related).order_by(*order)) if podcast.pk else []
+
+
 def channel_namespace(podcast: Podcast) -> dict:
     """What the channel's Podcasting 2.0 tags hold: five queries, whatever the show."""
-    persons = [_person(p) for p in podcast.persons.order_by("position", "pk")]
-    funding = [(_clean(f.text), f.url) for f in podcast.funding.order_by("position", "pk")]
+    persons = [_person(p) for p in _rows(podcast, "persons", "position", "pk")]
+    funding = [(_clean(f.text), f.url) for f in _rows(podcast, "funding", "position", "pk")]
     trailers = []
-    for t in podcast.trailers.order_by("-pubdate", "pk"):
+    for t in _rows(podcast, "trailers", "-pubdate", "pk"):
         attrs = {"pubdate": _rfc2822(t.pubdate), "url": t.url}
         if t.length_bytes:
             attrs["length"] = str(t.length_bytes)
@@ -80,10 +85,10 @@ def channel_namespace(podcast: Podcast) -> dict:
         trailers.append((_clean(t.title), attrs))
     txt = [
         (_clean(t.text, 4000), {"purpose": _clean(t.purpose)} if t.purpose else {})
-        for t in podcast.txt_records.order_by("pk")
+        for t in _rows(podcast, "txt_records", "pk")
     ]
     podroll = []
-    for r in podcast.podroll.order_by("position", "pk"):
+    for r in _rows(podcast, "podroll", "position", "pk"):
         attrs = {"feedGuid": str(r.feed_guid)}
         for name, value in (
             ("feedUrl", r.feed_url),

@@ -412,7 +412,8 @@ def render_feed(podcast: Podcast, episodes: Sequence[Episode], *, built_at: date
 
     A full render, every item written inline by ``feedgenerator`` (no cache):
     the reference the incremental render is byte-identical to. Pure: no query
-    beyond the prefetched renditions, same input → same bytes.
+    beyond the prefetched renditions and people and the show's Podcasting 2.0
+    rows (:func:`feeds.namespace.channel_namespace`), same input → same bytes.
     """
     context = ItemContext.of(podcast)
     feed = _feed(podcast, built_at=built_at)
