@@ -290,3 +290,15 @@ def test_the_publish_gate_reports_a_namespace_problem_without_blocking(full_show
     result = publish_feed(full_show.pk, now=now)
     assert not result.blocked
     assert any("wizard" in f.message for f in result.findings)
+
+
+def test_the_incremental_render_after_a_person_edit_is_the_full_render(full_show, now):
+    from feeds.rss import feed_episodes, render_feed
+
+    build_feed(full_show, now=now)  # every item cached
+    guest = EpisodePerson.objects.get(name="Sam Guest")
+    guest.role = "guest host"
+    guest.save()
+    body = build_feed(full_show, now=now, built_at=now).body
+    assert b'role="guest host"' in body
+    assert body == render_feed(full_show, feed_episodes(full_show, now), built_at=now)

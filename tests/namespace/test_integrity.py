@@ -16,7 +16,7 @@ from lxml import etree
 from episodes.integrity import sri_sha384
 from episodes.models import Episode
 from feeds.rss import NAMESPACES, build_feed
-from tests.transcoding.conftest import generate_audio, put_upload
+from tests.transcoding.conftest import generate_audio, put_upload, s3  # noqa: F401
 
 P = NAMESPACES["podcast"]
 
@@ -31,6 +31,14 @@ def test_sri_sha384_of_a_stored_file(size):
     media = storages["media"]
     key = media.save("hash/file.bin", ContentFile(data))
     assert sri_sha384(media, key) == independent_sri(data)
+
+
+def test_sri_sha384_of_an_object_in_s3(s3):  # noqa: F811  (moto, the S3 media storage)
+    data = bytes(range(256)) * 9000  # over 2 MiB: several chunks
+    s3.put_object(Bucket="show-media", Key="show/ep/mp3.mp3", Body=data)
+    assert sri_sha384(storages["media"], "show/ep/mp3.mp3") == independent_sri(data)
+    with pytest.raises(FileNotFoundError):
+        sri_sha384(storages["media"], "show/ep/missing.mp3")
 
 
 def test_sri_sha384_of_a_missing_file_raises():
