@@ -6,6 +6,7 @@ by the parent, which ``TenantAdmin`` already scoped to the user's shows).
 
 from __future__ import annotations
 
+from django import forms
 from django.contrib import admin
 
 from episodes.models import (
@@ -55,6 +56,14 @@ EPISODE_FIELDSET = (
 class _Inline(admin.TabularInline):
     extra = 0
     classes = ("collapse",)
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        field = super().formfield_for_dbfield(db_field, request, **kwargs)
+        if field is not None and isinstance(field.widget, forms.TextInput):
+            # As TenantAdmin does: the form names the limit instead of the
+            # browser silently cutting pasted text at maxlength.
+            field.widget.attrs.pop("maxlength", None)
+        return field
 
 
 class PodcastPersonInline(_Inline):
