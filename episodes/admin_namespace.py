@@ -57,6 +57,9 @@ class _Inline(admin.TabularInline):
     extra = 0
     classes = ("collapse",)
 
+    class Media:
+        css = {"all": ("episodes/admin_namespace.css",)}
+
     def formfield_for_dbfield(self, db_field, request, **kwargs):
         field = super().formfield_for_dbfield(db_field, request, **kwargs)
         if field is not None and isinstance(field.widget, forms.TextInput):
@@ -68,12 +71,13 @@ class _Inline(admin.TabularInline):
 
 class PodcastPersonInline(_Inline):
     model = PodcastPerson
-    fields = ("name", "role", "group", "img", "href", "position")
+    # In the order entered (``position`` stays 0): the row fits 1280 px.
+    fields = ("name", "role", "group", "img", "href")
 
 
 class EpisodePersonInline(_Inline):
     model = EpisodePerson
-    fields = ("name", "role", "group", "img", "href", "position")
+    fields = ("name", "role", "group", "img", "href")
 
 
 class PodcastFundingInline(_Inline):
@@ -93,7 +97,8 @@ class PodcastTxtInline(_Inline):
 
 class PodrollItemInline(_Inline):
     model = PodrollItem
-    fields = ("feed_guid", "feed_url", "title", "item_guid", "medium", "position")
+    # No episode guid: podroll.md does not expect a podroll to point at episodes.
+    fields = ("feed_guid", "feed_url", "title", "medium", "position")
 
 
 PODCAST_INLINES = (
