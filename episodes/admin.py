@@ -24,6 +24,12 @@ from django.utils.html import escape, format_html, format_html_join
 
 from episodes.admin_actions import retry_processing
 from episodes.admin_chapters import ChapterInline, EpisodeChaptersForm
+from episodes.admin_namespace import (
+    EPISODE_FIELDSET,
+    EPISODE_INLINES,
+    PODCAST_FIELDSET,
+    PODCAST_INLINES,
+)
 from episodes.admin_tenancy import TenantAdmin
 from episodes.admin_transcripts import episode_transcripts_html
 from episodes.chapters import editing as chapter_editing
@@ -120,7 +126,9 @@ class PodcastAdmin(TenantAdmin):
                 ),
             },
         ),
+        PODCAST_FIELDSET,
     )
+    inlines = PODCAST_INLINES
 
     @admin.display(description="Public feed URL")
     def feed_url_link(self, obj: Podcast) -> str:
@@ -443,7 +451,9 @@ class EpisodeAdmin(TenantAdmin):
         ("Transcripts", {"fields": _transcript_fields}),
         ("Chapters", {"fields": ("chapters_file", "chapters_link")}),
         ("History", {"classes": ("collapse",), "fields": _history_fields}),
+        EPISODE_FIELDSET,
     )
+    inlines = EPISODE_INLINES
 
     class Media:
         css = {"all": ("episodes/admin.css",)}

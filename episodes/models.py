@@ -30,6 +30,7 @@ from episodes.artwork import validate_cover_art
 from episodes.chapters.entries import ChapterEntry, format_timestamp, is_web_url
 from episodes.directories import BY_FIELD, DIRECTORIES, DirectoryURLValidator
 from episodes.guids import podcast_guid_for
+from episodes.namespace.fields import EpisodeNamespaceFields, ShowNamespaceFields
 from episodes.sanitize import sanitize_html
 from episodes.signals import chapters_changed, episode_content_changed, episode_transitioned
 from episodes.transcripts.cues import Cue, cues_from_json, cues_to_json
@@ -160,7 +161,7 @@ class PodcastQuerySet(TenantQuerySet):
     members_lookup = "members"
 
 
-class Podcast(models.Model):
+class Podcast(ShowNamespaceFields):
     class ShowType(models.TextChoices):
         EPISODIC = "episodic", "Episodic (newest first)"
         SERIAL = "serial", "Serial (oldest first)"
@@ -307,7 +308,7 @@ class EpisodeQuerySet(TenantQuerySet):
         return self.filter(publish_at__lte=now, renditions__isnull=False).distinct()
 
 
-class Episode(models.Model):
+class Episode(EpisodeNamespaceFields):
     class Status(models.TextChoices):
         DRAFT = "draft", "Draft"
         UPLOADED = "uploaded", "Uploaded"
@@ -754,6 +755,9 @@ class Rendition(models.Model):
     size_bytes = models.BigIntegerField(validators=[MinValueValidator(1)])
     bitrate = models.PositiveIntegerField(help_text="Bits per second.", null=True, blank=True)
     duration_seconds = models.FloatField(null=True, blank=True)
+    #: SRI hash of the file (``sha384-<base64>``, :func:`episodes.integrity.sri_sha384`),
+    #: the feed's ``podcast:integrity``; empty for files recorded before it was computed.
+    integrity = models.CharField(max_length=100, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -1430,3 +1434,15 @@ class ImportRun(models.Model):
     def is_visible_to(self, user) -> bool:
         """Superusers see every run; a creator the runs they started."""
         return user.is_superuser or (user.is_active and self.requested_by_id == user.pk)
+
+
+# The repeated Podcasting 2.0 tags (people, funding, trailers, txt, podroll):
+# imported here so Django registers them with this app.
+from episodes.namespace.models import (  # noqa: E402, F401
+    EpisodePerson,
+    PodcastFunding,
+    PodcastPerson,
+    PodcastTrailer,
+    PodcastTxt,
+    PodrollItem,
+)

@@ -29,6 +29,7 @@ from django.db import DatabaseError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from episodes.integrity import sri_sha384
 from episodes.models import Episode, Rendition
 from episodes.presets import PRESETS, get_preset
 from episodes.probe import ProbeError, ProbeResult, probe
@@ -342,7 +343,8 @@ def finish(
             media.replace_with_copy(output.key, key, content_type=preset.mime_type)
             size = media.size(key)
             if size > 0:
-                produced.append((preset, key, size, output))
+                # Hashed here, outside the transaction below: it reads the whole file.
+                produced.append((preset, key, size, output, sri_sha384(media, key)))
     except FileNotFoundError:
         # Another poller finished (and cleaned up) this job first.
         episode.refresh_from_db()
@@ -377,8 +379,9 @@ def finish(
                 size_bytes=size,
                 bitrate=output.bitrate or preset.bitrate,
                 duration_seconds=output.duration_seconds or locked.duration_seconds,
+                integrity=integrity,
             )
-            for preset, key, size, output in produced
+            for preset, key, size, output, integrity in produced
         )
         if not locked.mark_ready(now=now):
             transaction.set_rollback(True)

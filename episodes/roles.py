@@ -14,6 +14,18 @@ _PERMISSIONS = {
     "webhook": ("add", "change", "delete", "view"),
     "webhookdelivery": ("view",),
     "transcript": ("add", "change", "delete", "view"),
+    # The Podcasting 2.0 rows, edited as inlines of their show or episode.
+    **dict.fromkeys(
+        (
+            "podcastperson",
+            "episodeperson",
+            "podcastfunding",
+            "podcasttrailer",
+            "podcasttxt",
+            "podrollitem",
+        ),
+        ("add", "change", "delete", "view"),
+    ),
 }
 
 

@@ -22,7 +22,18 @@ from django.utils import timezone
 from kombu.exceptions import OperationalError
 
 from episodes import notifications
-from episodes.models import Chapter, Episode, Podcast, Rendition
+from episodes.models import (
+    Chapter,
+    Episode,
+    EpisodePerson,
+    Podcast,
+    PodcastFunding,
+    PodcastPerson,
+    PodcastTrailer,
+    PodcastTxt,
+    PodrollItem,
+    Rendition,
+)
 from episodes.signals import episode_content_changed, episode_transitioned
 from feeds.models import FeedState, PlannedPublish
 from feeds.publishing import plan_scheduled, request_publish
@@ -139,6 +150,36 @@ def chapter_deleted(sender, instance, origin=None, **kwargs) -> None:
 
 def _publish_episode_show(episode_id: int) -> None:
     podcast_id = Episode.objects.filter(pk=episode_id).values_list("podcast_id", flat=True).first()
+    if podcast_id is not None:
+        request_publish(podcast_id)
+
+
+# The show's Podcasting 2.0 rows (people, funding, trailers, txt, podroll): the
+# channel is rendered at every publish, so a request is all a change needs.
+_CHANNEL_ROWS = (PodcastPerson, PodcastFunding, PodcastTrailer, PodcastTxt, PodrollItem)
+
+
+def channel_row_changed(sender, instance, raw=False, origin=None, **kwargs) -> None:
+    if not raw and not _being_deleted_with_podcast(origin):
+        request_publish(instance.podcast_id)
+
+
+for _model in _CHANNEL_ROWS:
+    post_save.connect(channel_row_changed, sender=_model, dispatch_uid=f"feeds_{_model.__name__}")
+    post_delete.connect(
+        channel_row_changed, sender=_model, dispatch_uid=f"feeds_{_model.__name__}_deleted"
+    )
+
+
+@receiver(post_save, sender=EpisodePerson, dispatch_uid="feeds_episode_person_saved")
+@receiver(post_delete, sender=EpisodePerson, dispatch_uid="feeds_episode_person_deleted")
+def episode_person_changed(sender, instance, raw=False, origin=None, **kwargs) -> None:
+    """An episode's person was edited (its ``save``/``delete`` moved the episode's revision)."""
+    if raw or _being_deleted_with_podcast(origin):
+        return
+    podcast_id = (
+        Episode.objects.filter(pk=instance.episode_id).values_list("podcast_id", flat=True).first()
+    )
     if podcast_id is not None:
         request_publish(podcast_id)
 

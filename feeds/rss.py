@@ -37,6 +37,13 @@ from episodes.models import Chapter, Episode, Podcast, Rendition, measured_url
 from episodes.presets import PRESETS
 from episodes.sanitize import sanitize_html
 from feeds import transcripts
+from feeds.namespace import (
+    PERSONS_PREFETCH,
+    channel_namespace,
+    item_namespace,
+    write_channel_namespace,
+    write_item_namespace,
+)
 
 NAMESPACES = {
     "atom": "http://www.w3.org/2005/Atom",
@@ -125,6 +132,7 @@ class PodcastFeed(Rss201rev2Feed):
         handler.addQuickElement("podcast:guid", f["podcast_guid"])
         locked_attrs = {"owner": f["owner_email"]} if f["owner_email"] else {}
         handler.addQuickElement("podcast:locked", "yes" if f["locked"] else "no", locked_attrs)
+        write_channel_namespace(handler, f["namespace"])
 
     def write_items(self, handler) -> None:
         if self.item_xml is None:
@@ -154,14 +162,8 @@ class PodcastFeed(Rss201rev2Feed):
         handler.addQuickElement("itunes:explicit", "true" if item["explicit"] else "false")
         if item.get("image_url"):
             handler.addQuickElement("itunes:image", None, {"href": item["image_url"]})
-        # https://github.com/Podcastindex-org/podcast-namespace/blob/main/docs/tags/alternate-enclosure.md
-        for alt in item["alternates"]:
-            attrs = {"type": alt.mime_type, "length": str(alt.size_bytes), "title": alt.preset}
-            if alt.bitrate:
-                attrs["bitrate"] = str(alt.bitrate)
-            handler.startElement("podcast:alternateEnclosure", attrs)
-            handler.addQuickElement("podcast:source", None, {"uri": alt.url})
-            handler.endElement("podcast:alternateEnclosure")
+        write_alternates(handler, item["alternates"])
+        write_item_namespace(handler, item["namespace"])
         transcripts.write_tags(handler, item["transcripts"])
         add_chapters_element(handler, item)
 
@@ -201,6 +203,7 @@ def feed_episodes(podcast: Podcast, now: datetime) -> list[Episode]:
         .prefetch_related(
             Prefetch("renditions", queryset=Rendition.objects.order_by("pk")),
             transcripts.published_prefetch(),
+            PERSONS_PREFETCH,
         )
     )
 
@@ -330,13 +333,16 @@ def _item_kwargs(episode: Episode, renditions: list[Rendition], context: ItemCon
         "number": episode.number,
         "explicit": episode.explicit,
         "image_url": episode.image.url if episode.image else "",
+        # The enclosure's file too, marked default: it carries its integrity hash.
         "alternates": [
-            _Alternate.of(r, context.enclosure_url(media.url(r.key))) for r in alternates
+            _Alternate.of(r, context.enclosure_url(media.url(r.key)), default=r is enclosure)
+            for r in (enclosure, *alternates)
         ],
         "transcripts": transcripts.links(
             f"{context.page_url}{episode.slug}/", episode.transcripts.all()
         ),
         **_chapters_kwargs(episode, context),
+        "namespace": item_namespace(episode),
     }
 
 
@@ -390,6 +396,7 @@ def feed_items(
         episodes = with_has_chapters(Episode.objects.filter(pk__in=missing)).prefetch_related(
             Prefetch("renditions", queryset=Rendition.objects.order_by("pk")),
             transcripts.published_prefetch(),
+            PERSONS_PREFETCH,
         )
         for episode in episodes:
             if not episode.renditions.all():
@@ -422,6 +429,7 @@ def _feed(podcast: Podcast, *, built_at: datetime) -> PodcastFeed:
         podcast_guid=str(podcast.podcast_guid),
         locked=podcast.locked,
         hub_url=settings.WEBSUB_HUB_URL,
+        namespace=channel_namespace(podcast),
     )
 
 
@@ -439,7 +447,8 @@ def render_feed(podcast: Podcast, episodes: Sequence[Episode], *, built_at: date
 
     A full render, every item written inline by ``feedgenerator`` (no cache):
     the reference the incremental render is byte-identical to. Pure: no query
-    beyond the prefetched renditions, same input → same bytes.
+    beyond the prefetched renditions and people and the show's Podcasting 2.0
+    rows (:func:`feeds.namespace.channel_namespace`), same input → same bytes.
     """
     context = ItemContext.of(podcast)
     feed = _feed(podcast, built_at=built_at)
@@ -459,10 +468,34 @@ class _Alternate:
     size_bytes: int
     bitrate: int | None
     url: str
+    integrity: str = ""
+    default: bool = False
 
     @classmethod
-    def of(cls, r: Rendition, url: str) -> _Alternate:
-        return cls(r.preset, r.mime_type, r.size_bytes, r.bitrate, url)
+    def of(cls, r: Rendition, url: str, *, default: bool = False) -> _Alternate:
+        return cls(r.preset, r.mime_type, r.size_bytes, r.bitrate, url, r.integrity, default)
+
+
+def write_alternates(handler, alternates: Sequence[_Alternate]) -> None:
+    """One ``podcast:alternateEnclosure`` per rendition, the enclosure's ``default="true"``.
+
+    https://github.com/Podcastindex-org/podcast-namespace/blob/main/docs/tags/alternate-enclosure.md
+    with ``podcast:source`` (source.md) and, for files hashed when recorded,
+    ``podcast:integrity`` (integrity.md).
+    """
+    for alt in alternates:
+        attrs = {"type": alt.mime_type, "length": str(alt.size_bytes), "title": alt.preset}
+        if alt.bitrate:
+            attrs["bitrate"] = str(alt.bitrate)
+        if alt.default:
+            attrs["default"] = "true"
+        handler.startElement("podcast:alternateEnclosure", attrs)
+        handler.addQuickElement("podcast:source", None, {"uri": alt.url})
+        if alt.integrity:
+            handler.addQuickElement(
+                "podcast:integrity", None, {"type": "sri", "value": alt.integrity}
+            )
+        handler.endElement("podcast:alternateEnclosure")
 
 
 def build_feed(

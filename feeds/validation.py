@@ -29,6 +29,7 @@ from episodes.guids import podcast_guid_for
 from episodes.models import Podcast, language_validator
 from episodes.presets import PRESETS
 from feeds.rss import NAMESPACES, build_feed
+from feeds.validation_namespace import check_channel_namespace, check_item_namespace
 
 NS = NAMESPACES
 _TYPES = {p.extension: p.mime_type for p in PRESETS}
@@ -133,6 +134,7 @@ def check_feed_xml(body: bytes, *, feed_url: str, now: datetime) -> list[str]:
     if locked is None or locked.text not in ("yes", "no"):
         problems.append("Channel: <podcast:locked> must be yes or no.")
 
+    problems.extend(check_channel_namespace(channel, item_count=len(channel.findall("item"))))
     serial = channel.findtext(_q("itunes:type")) == "serial"
     problems.extend(_check_items(channel, now, serial=serial))
     return problems
@@ -203,6 +205,7 @@ def _check_items(channel, now: datetime, *, serial: bool = False) -> list[str]:
                 problems.append(f"{where}: podcast:alternateEnclosure needs a type and a source.")
         problems.extend(_check_transcripts(item, where))
         problems.extend(_check_chapters_tag(item, where))
+        problems.extend(check_item_namespace(item, where))
     return problems
 
 

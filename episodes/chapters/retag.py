@@ -26,6 +26,7 @@ from django.utils import timezone
 
 from episodes.chapters.entries import ChapterEntry, within
 from episodes.chapters.files import Writer, base_key_of, tagged_key, writer_for
+from episodes.integrity import sri_sha384
 from episodes.models import Chapter, Episode, Rendition
 from episodes.presets import get_preset
 from episodes.probe import ffmpeg_binary
@@ -97,7 +98,7 @@ def apply_chapters(episode_id: int, *, binary: str | None = None) -> str:
     if not plans:
         return "up to date"
     media = get_storage("media")
-    written: list[tuple[_Plan, int]] = []
+    written: list[tuple[_Plan, int, str]] = []
     with media.scratch_dir() as tmp:
         for n, plan in enumerate(plans):
             if plan.target_key != plan.base_key and not media.exists(plan.target_key):
@@ -106,8 +107,9 @@ def apply_chapters(episode_id: int, *, binary: str | None = None) -> str:
                 with media.local_copy(plan.base_key, suffix=ext) as source:
                     plan.writer(Path(source), out, plan.chapters, plan.duration_seconds)
                 media.put_file(out, plan.target_key, content_type=plan.rendition.mime_type)
-            # Measured in storage: the enclosure length must be the file's.
-            written.append((plan, media.size(plan.target_key)))
+            # Measured in storage: the enclosure length and podcast:integrity must be
+            # the file's; hashed here, outside the swap's transaction.
+            written.append((plan, media.size(plan.target_key), sri_sha384(media, plan.target_key)))
     outcome = _swap(episode_id, attempt, entries, renditions, written)
     # A stale run leaves its new files unused; the newer work queued its own run.
     log.info("episode %s: chapters: %s", episode_id, outcome)
@@ -119,7 +121,7 @@ def _swap(
     attempt: int,
     entries: list[ChapterEntry],
     renditions: list[Rendition],
-    written: list[tuple[_Plan, int]],
+    written: list[tuple[_Plan, int, str]],
 ) -> str:
     with transaction.atomic():
         locked = (
@@ -134,17 +136,22 @@ def _swap(
         current = set(Rendition.objects.filter(episode_id=episode_id).values_list("pk", flat=True))
         if current != {r.pk for r in renditions}:
             return "stale run (renditions changed meanwhile)"
-        for plan, size in written:
+        for plan, size, integrity in written:
             plan.rendition.delete()
-            record_tagged_rendition(plan.rendition, key=plan.target_key, size_bytes=size)
+            record_tagged_rendition(
+                plan.rendition, key=plan.target_key, size_bytes=size, integrity=integrity
+            )
         # The renditions' new keys are the item's new revision (a new highest pk), and the
         # site's pages show the files: move the episode's version too.
         Episode.objects.filter(pk=episode_id).update(updated_at=timezone.now())
     return f"tagged {len(written)} rendition(s)"
 
 
-def record_tagged_rendition(old: Rendition, *, key: str, size_bytes: int) -> Rendition:
-    """The one place a re-tagged file is recorded: ``old``'s facts with its new key and size.
+def record_tagged_rendition(
+    old: Rendition, *, key: str, size_bytes: int, integrity: str
+) -> Rendition:
+    """The one place a re-tagged file is recorded: ``old``'s facts with its new key, size
+    and SRI hash (:func:`episodes.integrity.sri_sha384`).
 
     The audio is the same (copied, not re-encoded): bitrate and duration carry over.
     """
@@ -154,6 +161,7 @@ def record_tagged_rendition(old: Rendition, *, key: str, size_bytes: int) -> Ren
         key=key,
         mime_type=old.mime_type,
         size_bytes=size_bytes,
+        integrity=integrity,
         bitrate=old.bitrate,
         duration_seconds=old.duration_seconds,
     )

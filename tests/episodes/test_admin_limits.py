@@ -8,6 +8,7 @@ import pytest
 from django.urls import reverse
 
 from episodes.models import Episode, Podcast
+from tests.admin_forms import PODCAST_INLINES, empty_inlines
 
 
 @pytest.fixture
@@ -29,6 +30,7 @@ def show_form(**overrides) -> dict:
         "language": "en",
         "category": "Technology",
         "show_type": "episodic",
+        **empty_inlines(PODCAST_INLINES),
     }
     data.update(overrides)
     return data

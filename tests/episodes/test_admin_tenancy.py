@@ -6,6 +6,7 @@ import pytest
 from django.urls import reverse
 
 from episodes.models import Episode, Podcast
+from tests.admin_forms import EPISODE_INLINES, PODCAST_INLINES, empty_inlines
 
 
 @pytest.fixture
@@ -113,6 +114,7 @@ def test_episode_cannot_be_added_to_another_creators_podcast(client, two_creator
             "episode_type": "full",
             "renditions-TOTAL_FORMS": "0",
             "renditions-INITIAL_FORMS": "0",
+            **empty_inlines(EPISODE_INLINES),
         },
     )
 
@@ -144,6 +146,7 @@ def test_creator_who_adds_a_podcast_becomes_its_member(client, make_creator):
             "category": "Arts > Books",
             "show_type": "episodic",
             "locked": "on",
+            **empty_inlines(PODCAST_INLINES),
         },
     )
 
@@ -189,6 +192,7 @@ def test_status_cannot_be_set_through_the_admin(client, two_creators):
             "renditions-INITIAL_FORMS": "0",
             "chapters-TOTAL_FORMS": "0",
             "chapters-INITIAL_FORMS": "0",
+            **empty_inlines(EPISODE_INLINES),
         },
     )
 
@@ -211,6 +215,7 @@ def test_podcast_slug_cannot_change_after_creation(client, two_creators):
             "language": "en",
             "category": "Technology",
             "show_type": "episodic",
+            **empty_inlines(PODCAST_INLINES),
         },
     )
 

@@ -121,8 +121,14 @@ def test_item_carries_enclosure_alternates_and_numbers(show, make_published, now
     media = storages["media"]
     alternates = item.findall(q("podcast:alternateEnclosure"))
     by_type = {a.get("type"): a for a in alternates}
-    assert set(by_type) == {"audio/x-m4a", "audio/ogg"}
-    for preset, mime, bitrate in (("aac", "audio/x-m4a", "160000"), ("opus", "audio/ogg", "64000")):
+    # The enclosure's MP3 is listed too, as the default (alternate-enclosure.md).
+    assert set(by_type) == {"audio/mpeg", "audio/x-m4a", "audio/ogg"}
+    assert [a.get("default") for a in alternates] == ["true", None, None]
+    for preset, mime, bitrate in (
+        ("mp3", "audio/mpeg", "192000"),
+        ("aac", "audio/x-m4a", "160000"),
+        ("opus", "audio/ogg", "64000"),
+    ):
         rendition = episode.renditions.get(preset=preset)
         alt = by_type[mime]
         assert alt.get("length") == str(media.size(rendition.key))
@@ -229,8 +235,9 @@ def test_query_count_is_constant(show, make_published, now, count, django_assert
     for i in range(count):
         make_published(show, publish_at=now - timedelta(minutes=i + 1))
     show.refresh_from_db()
-    # The revisions, then (items not cached yet) the episodes, their renditions
-    # and their published transcripts.
-    with django_assert_max_num_queries(4):
+    # The revisions, then (items not cached yet) the episodes, their renditions,
+    # their published transcripts and their people; and the channel's people,
+    # funding, trailers, txt and podroll.
+    with django_assert_max_num_queries(10):
         rendered = build_feed(show, now=now)
     assert rendered.item_count == count
