@@ -419,7 +419,6 @@ class EpisodeAdmin(TenantAdmin):
     prepopulated_fields = {"slug": ("title",)}
     actions = (retry_processing,)
     form = EpisodeChaptersForm
-    inlines = (ChapterInline,)
     # Written by the pipeline only: shown, never edited.
     _processing_fields = ("status", "progress", "error_message", "not_produced", "guid")
     _public_fields = ("public_page", "embed_code")
@@ -453,7 +452,7 @@ class EpisodeAdmin(TenantAdmin):
         ("History", {"classes": ("collapse",), "fields": _history_fields}),
         EPISODE_FIELDSET,
     )
-    inlines = EPISODE_INLINES
+    inlines = (ChapterInline, *EPISODE_INLINES)
 
     class Media:
         css = {"all": ("episodes/admin.css",)}

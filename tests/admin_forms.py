@@ -4,8 +4,8 @@ from __future__ import annotations
 
 #: Inline prefixes of the show's page (episodes/admin_namespace.py).
 PODCAST_INLINES = ("persons", "funding", "trailers", "txt_records", "podroll")
-#: Inline prefixes of the episode's page.
-EPISODE_INLINES = ("persons",)
+#: Inline prefixes of the episode's page (chapters: episodes/admin_chapters.py).
+EPISODE_INLINES = ("chapters", "persons")
 
 
 def empty_inlines(prefixes: tuple[str, ...]) -> dict[str, str]:

@@ -10,6 +10,7 @@ from mutagen.id3 import ID3
 
 from episodes.chapters.entries import ChapterEntry
 from episodes.models import Chapter, Episode
+from tests.admin_forms import empty_inlines
 from tests.chapters.conftest import THREE, chapters_file, rendition_path
 
 
@@ -42,6 +43,8 @@ def form_data(episode: Episode, rows=(), *, initial=(), **extra) -> dict:
         "chapters-INITIAL_FORMS": str(len(initial)),
         "chapters-MIN_NUM_FORMS": "0",
         "chapters-MAX_NUM_FORMS": "100",
+        # The episode page's other inlines, empty (episodes/admin_namespace.py).
+        **empty_inlines(("persons",)),
     }
     for n, (chapter, changes) in enumerate(initial):
         data[f"chapters-{n}-id"] = str(chapter.pk)

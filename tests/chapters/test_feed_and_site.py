@@ -106,7 +106,9 @@ def test_query_count_stays_constant(
         episode = make_published(show, publish_at=now - timedelta(minutes=i + 1))
         if i % 2:
             Chapter.objects.replace_for(episode, ENTRIES)
-    with django_assert_max_num_queries(3):
+    # Index, episodes, renditions, published transcripts, episode people (chapters
+    # are a subquery of the episodes); the channel's five Podcasting 2.0 lists.
+    with django_assert_max_num_queries(10):
         body = build_feed(show, now=now).body
     assert body.count(b"<podcast:chapters ") == count // 2
 

@@ -190,8 +190,6 @@ def test_status_cannot_be_set_through_the_admin(client, two_creators):
             "progress_percent": "100",
             "renditions-TOTAL_FORMS": "0",
             "renditions-INITIAL_FORMS": "0",
-            "chapters-TOTAL_FORMS": "0",
-            "chapters-INITIAL_FORMS": "0",
             **empty_inlines(EPISODE_INLINES),
         },
     )
