@@ -33,6 +33,7 @@ from episodes.guids import podcast_guid_for
 from episodes.namespace.fields import EpisodeNamespaceFields, ShowNamespaceFields
 from episodes.sanitize import sanitize_html
 from episodes.signals import chapters_changed, episode_content_changed, episode_transitioned
+from episodes.tenancy import TenantQuerySet
 from episodes.transcripts.cues import Cue, cues_from_json, cues_to_json
 from episodes.webhook_urls import validate_webhook_url
 from podcasthost.storage.alias import StorageAlias
@@ -142,19 +143,6 @@ def episode_image_upload_to(episode: Episode, filename: str) -> str:
 
 class IllegalTransition(Exception):
     """An episode was asked to move between two statuses the lifecycle does not link."""
-
-
-class TenantQuerySet(models.QuerySet):
-    #: The lookup from this model to the podcast's members.
-    members_lookup = "members"
-
-    def managed_by(self, user) -> models.QuerySet:
-        """Rows ``user`` may manage: all for superusers, else those of their podcasts."""
-        if user.is_superuser:
-            return self
-        if not user.is_active:
-            return self.none()
-        return self.filter(**{self.members_lookup: user})
 
 
 class PodcastQuerySet(TenantQuerySet):

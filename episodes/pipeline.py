@@ -409,7 +409,8 @@ def poll_transcodes(*, transcoder: Transcoder | None = None, now: datetime | Non
     outcomes: dict[str, int] = {}
     transcoder = transcoder or get_transcoder()
     ids = Episode.objects.filter(status=Status.PROCESSING).exclude(transcode_job_id="")
-    for episode_id in ids.values_list("pk", flat=True):
+    # Oldest first, and the same order on every database.
+    for episode_id in ids.order_by("pk").values_list("pk", flat=True):
         try:
             outcome = poll_episode(episode_id, transcoder=transcoder, now=now)
         except TransientTranscoderError as exc:

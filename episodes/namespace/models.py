@@ -13,9 +13,9 @@ from django.core.validators import MinValueValidator
 from django.db import models
 from django.utils import timezone
 
-from episodes.models import Episode, Podcast, TenantQuerySet
 from episodes.namespace import taxonomy
 from episodes.namespace import validators as v
+from episodes.tenancy import TenantQuerySet
 
 
 class PersonBase(models.Model):
@@ -65,7 +65,7 @@ class PodcastPerson(PersonBase):
     """One of the show's regular people (hosts, producers…), ``podcast:person`` in the channel."""
 
     podcast = models.ForeignKey(
-        Podcast, on_delete=models.CASCADE, related_name="persons", verbose_name="show"
+        "episodes.Podcast", on_delete=models.CASCADE, related_name="persons", verbose_name="show"
     )
 
     objects = PodcastPersonQuerySet.as_manager()
@@ -85,7 +85,9 @@ class EpisodePersonQuerySet(TenantQuerySet):
 class EpisodePerson(PersonBase):
     """A person of one episode; an episode with any replaces the show's people for that item."""
 
-    episode = models.ForeignKey(Episode, on_delete=models.CASCADE, related_name="persons")
+    episode = models.ForeignKey(
+        "episodes.Episode", on_delete=models.CASCADE, related_name="persons"
+    )
 
     objects = EpisodePersonQuerySet.as_manager()
 
@@ -107,6 +109,9 @@ class EpisodePerson(PersonBase):
 
     def _touch_episode(self) -> None:
         # The person is in the episode's <item>: a new revision re-renders it.
+        # Imported here: episodes.models imports this module to register its models.
+        from episodes.models import Episode
+
         Episode.objects.filter(pk=self.episode_id).update(updated_at=timezone.now())
 
 
@@ -114,7 +119,7 @@ class PodcastFunding(models.Model):
     """``podcast:funding``: https://github.com/Podcastindex-org/podcast-namespace/blob/main/docs/tags/funding.md"""
 
     podcast = models.ForeignKey(
-        Podcast, on_delete=models.CASCADE, related_name="funding", verbose_name="show"
+        "episodes.Podcast", on_delete=models.CASCADE, related_name="funding", verbose_name="show"
     )
     url = models.URLField("URL", max_length=500, validators=[v.validate_http_url])
     text = models.CharField(
@@ -133,7 +138,7 @@ class PodcastTrailer(models.Model):
     """``podcast:trailer``: https://github.com/Podcastindex-org/podcast-namespace/blob/main/docs/tags/trailer.md"""
 
     podcast = models.ForeignKey(
-        Podcast, on_delete=models.CASCADE, related_name="trailers", verbose_name="show"
+        "episodes.Podcast", on_delete=models.CASCADE, related_name="trailers", verbose_name="show"
     )
     title = models.CharField(max_length=128)
     url = models.URLField(
@@ -172,7 +177,10 @@ class PodcastTxt(models.Model):
     """``podcast:txt``: https://github.com/Podcastindex-org/podcast-namespace/blob/main/docs/tags/txt.md"""
 
     podcast = models.ForeignKey(
-        Podcast, on_delete=models.CASCADE, related_name="txt_records", verbose_name="show"
+        "episodes.Podcast",
+        on_delete=models.CASCADE,
+        related_name="txt_records",
+        verbose_name="show",
     )
     purpose = models.CharField(
         max_length=128,
@@ -196,7 +204,7 @@ class PodrollItem(models.Model):
     """
 
     podcast = models.ForeignKey(
-        Podcast, on_delete=models.CASCADE, related_name="podroll", verbose_name="show"
+        "episodes.Podcast", on_delete=models.CASCADE, related_name="podroll", verbose_name="show"
     )
     feed_guid = models.UUIDField(
         "feed GUID",
