@@ -1,6 +1,7 @@
 """Raw events → downloads → daily aggregates; then what is no longer needed is deleted.
 
-:func:`aggregate_downloads` takes pending events in time order, merges each
+:func:`aggregate_downloads` takes pending events in time order, unpacks the
+requests each holds (:mod:`feeds.analytics.packed`), merges each request
 into its listener's 24-hour :class:`~feeds.analytics.models.ListeningWindow`
 (:mod:`feeds.analytics.rules`), and when a window first covers the threshold
 adds one download to the day the window opened: per episode, per app, per
@@ -14,13 +15,14 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from datetime import date, datetime, timedelta
+from operator import itemgetter
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 
 from episodes.models import Rendition
-from feeds.analytics import rules
+from feeds.analytics import packed, rules
 from feeds.analytics.models import (
     AggregationLease,
     AppDownloadDay,
@@ -75,8 +77,7 @@ _EVENT_FIELDS = (
     "rendition_id",
     "listener",
     "listener_before",
-    "first_byte",
-    "last_byte",
+    "requests",
     "app",
     "device",
     "os",
@@ -98,23 +99,42 @@ def aggregate_downloads(*, now: datetime) -> dict[str, int]:
         facts: dict[int, tuple[int, int, int]] = {}
         while True:
             with transaction.atomic():
-                batch = list(
+                rows = list(
                     DownloadEvent.objects.filter(aggregated=False)
                     .order_by("at", "pk")
                     .values_list(*_EVENT_FIELDS)[:BATCH]
                 )
-                if not batch:
+                if not rows:
                     break
+                batch = _requests_of(rows)
                 totals["downloads"] += _count_batch(batch, facts)
-                ids = [event[0] for event in batch]
+                ids = [row[0] for row in rows]
                 for i in range(0, len(ids), _IN_CHUNK):
                     DownloadEvent.objects.filter(pk__in=ids[i : i + _IN_CHUNK]).update(
                         aggregated=True
                     )
-                totals["events"] += len(batch)
+                totals["events"] += len(batch)  # requests, as the ingest counts them
     finally:
         _release()
     return totals
+
+
+def _requests_of(rows: list[tuple]) -> list[tuple]:
+    """Every request the event ``rows`` hold, one tuple each, in time order.
+
+    ``(pk, at, rendition id, listener, listener before, first, last, app, device, os)``:
+    the counting below sees each request as if it had been stored alone.
+    """
+    times: dict[int, datetime] = {}
+    requests = []
+    for pk, _at, rendition_id, listener, before, data, app, device, os in rows:
+        for us, first, last in packed.unpack(data):
+            at = times.get(us)
+            if at is None:
+                at = times[us] = packed.from_microseconds(us)
+            requests.append((pk, at, rendition_id, listener, before, first, last, app, device, os))
+    requests.sort(key=itemgetter(1))  # stable: a row's requests keep their order
+    return requests
 
 
 def _rendition_facts(ids: set[int], known: dict[int, tuple[int, int, int]]) -> None:

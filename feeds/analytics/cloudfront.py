@@ -13,10 +13,13 @@ A line that cannot be read is counted in :attr:`LogParser.skipped`, never raised
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+from datetime import time as dt_time
 from functools import lru_cache
+from operator import itemgetter
 from urllib.parse import unquote
 
+from feeds.analytics.packed import from_microseconds, microseconds
 from feeds.analytics.rules import MediaRequest
 
 DEFAULT_FIELDS = (
@@ -55,6 +58,20 @@ DEFAULT_FIELDS = (
     "sc-range-end",
 )
 REQUIRED = ("date", "time", "sc-bytes", "c-ip", "cs-method", "cs-uri-stem", "sc-status")
+# The columns LogParser.scan reads, in the order it unpacks them; those not
+# in REQUIRED read as "-" when a file's header lacks them.
+READ = (
+    "date",
+    "time",
+    "sc-status",
+    "sc-bytes",
+    "sc-range-start",
+    "sc-range-end",
+    "cs-uri-stem",
+    "cs-method",
+    "cs(User-Agent)",
+    "c-ip",
+)
 # Longest line worth reading: CloudFront truncates long fields; anything far
 # longer is not a CloudFront log line.
 MAX_LINE = 64 * 1024
@@ -72,9 +89,32 @@ def _decode(value: str) -> str:
     return value
 
 
-@lru_cache(maxsize=8192)
-def _timestamp(day: str, time: str) -> datetime:
-    return datetime.fromisoformat(f"{day}T{time}").replace(tzinfo=UTC)
+# A request as LogParser.scan yields it: (microseconds since the epoch, UTC day,
+# decoded path, method, status, first byte, body bytes sent, decoded user
+# agent, client address).
+Scanned = tuple[int, date, str, str, int, int, int, str, str]
+
+
+def _day(value: str, known: dict[str, tuple[int, date]]) -> tuple[int, date]:
+    """``(midnight of the day in epoch µs, the date)``, remembered in ``known``."""
+    day = date.fromisoformat(value)
+    if len(known) > 1000:  # a log spans a few days; a hostile one cannot grow this
+        known.clear()
+    known[value] = found = (microseconds(datetime.combine(day, dt_time(), UTC)), day)
+    return found
+
+
+def _seconds(value: str, known: dict[str, int]) -> int:
+    """Microseconds since midnight of a ``HH:MM:SS[.ffffff]`` time, remembered in ``known``."""
+    at = dt_time.fromisoformat(value)
+    if at.tzinfo is not None:
+        raise ValueError(f"a time with an offset: {value}")
+    if len(known) > 100_000:  # whole seconds: at most 86,400 in a well-formed log
+        known.clear()
+    known[value] = found = (
+        at.hour * 3600 + at.minute * 60 + at.second
+    ) * 1_000_000 + at.microsecond
+    return found
 
 
 class LogParser:
@@ -91,64 +131,93 @@ class LogParser:
         if missing:
             raise ValueError(f"#Fields header lacks {', '.join(missing)}")
         self._width = len(index)
-        self._date, self._time = index["date"], index["time"]
-        self._bytes, self._ip = index["sc-bytes"], index["c-ip"]
-        self._method, self._stem = index["cs-method"], index["cs-uri-stem"]
-        self._status = index["sc-status"]
-        self._agent = index.get("cs(User-Agent)")
-        self._range = index.get("sc-range-start")
-        self._range_end = index.get("sc-range-end")
+        # A column the header lacks points one past the line, where scan appends "-".
+        columns = [index.get(name, len(index)) for name in READ]
+        self._padded = len(index) in columns
+        self._pick = itemgetter(*columns)
 
     def requests(self, lines: Iterable[str | bytes]) -> Iterator[MediaRequest]:
         """Every well-formed request line as a :class:`MediaRequest`."""
-        for line in lines:
-            if isinstance(line, bytes):
-                line = line.decode("utf-8", "replace")
-            if line.startswith("#"):
-                if line.startswith("#Fields:"):
-                    try:
-                        self._columns(line[len("#Fields:") :].split())
-                    except ValueError:
-                        self.skipped += 1
-                continue
-            line = line.rstrip("\r\n")
-            if not line:
-                continue
-            self.lines += 1
-            request = self._parse(line)
-            if request is None:
-                self.skipped += 1
-            else:
-                yield request
+        for us, _day, path, method, status, first, served, agent, address in self.scan(lines):
+            yield MediaRequest(
+                at=from_microseconds(us),
+                path=path,
+                method=method,
+                status=status,
+                first_byte=first,
+                bytes_served=served,
+                user_agent=agent,
+                client_address=address,
+            )
 
-    def _parse(self, line: str) -> MediaRequest | None:
-        if len(line) > MAX_LINE:
-            return None
-        parts = line.split("\t")
-        if len(parts) < self._width:
-            return None
+    def scan(self, lines: Iterable[str | bytes]) -> Iterator[Scanned]:
+        """Every well-formed request line as a :data:`Scanned` tuple, in file order.
+
+        The ingest's hot loop: a log holds few distinct seconds, paths and
+        agents, so each is converted once and then looked up.
+        """
+        days: dict[str, tuple[int, date]] = {}  # "2026-11-30" → (its midnight in µs, date)
+        seconds: dict[str, int] = {}  # "09:00:00" → µs since midnight
+        counted = skipped = 0
+        pick, width, padded = self._pick, self._width, self._padded
         try:
-            at = _timestamp(parts[self._date], parts[self._time])
-            status = int(parts[self._status])
-            served = int(parts[self._bytes])
-            first = 0
-            if self._range is not None and parts[self._range] not in ("-", ""):
-                first = int(parts[self._range])
-                # sc-bytes counts the headers too: the range's end bounds the body.
-                if self._range_end is not None and parts[self._range_end] not in ("-", ""):
-                    served = min(served, int(parts[self._range_end]) - first + 1)
-        except ValueError:
-            return None
-        if served < 0 or first < 0:
-            return None
-        agent = parts[self._agent] if self._agent is not None else "-"
-        return MediaRequest(
-            at=at,
-            path=_decode(parts[self._stem]),
-            method=parts[self._method],
-            status=status,
-            first_byte=first,
-            bytes_served=served,
-            user_agent="" if agent == "-" else _decode(agent),
-            client_address=parts[self._ip],
-        )
+            for line in lines:
+                if isinstance(line, bytes):
+                    line = line.decode("utf-8", "replace")
+                if line.startswith("#"):
+                    if line.startswith("#Fields:"):
+                        try:
+                            self._columns(line[len("#Fields:") :].split())
+                        except ValueError:
+                            skipped += 1
+                        pick, width, padded = self._pick, self._width, self._padded
+                    continue
+                line = line.rstrip("\r\n")
+                if not line:
+                    continue
+                counted += 1
+                if len(line) > MAX_LINE:
+                    skipped += 1
+                    continue
+                parts = line.split("\t")
+                if len(parts) < width:
+                    skipped += 1
+                    continue
+                if padded:  # a column the header lacks reads as "-"
+                    parts.append("-")
+                day_text, time_text, status, served, start, end, stem, method, agent, ip = pick(
+                    parts
+                )
+                try:
+                    day = days.get(day_text) or _day(day_text, days)
+                    offset = seconds.get(time_text)
+                    if offset is None:
+                        offset = _seconds(time_text, seconds)
+                    status = int(status)
+                    served = int(served)
+                    first = 0
+                    if start != "-" and start:
+                        first = int(start)
+                        # sc-bytes counts the headers too: the range's end bounds the body.
+                        if end != "-" and end:
+                            served = min(served, int(end) - first + 1)
+                except ValueError:
+                    skipped += 1
+                    continue
+                if served < 0 or first < 0:
+                    skipped += 1
+                    continue
+                yield (
+                    day[0] + offset,
+                    day[1],
+                    _decode(stem) if "%" in stem else stem,
+                    method,
+                    status,
+                    first,
+                    served,
+                    "" if agent == "-" else _decode(agent),
+                    ip,
+                )
+        finally:
+            self.lines += counted
+            self.skipped += skipped

@@ -24,14 +24,15 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 
 from episodes.models import Rendition
+from feeds.analytics import rules
 from feeds.analytics.cloudfront import LogParser
+from feeds.analytics.coalesce import Coalescer
 from feeds.analytics.models import DownloadEvent, ProcessedLogFile
-from feeds.analytics.rules import Event, EventMaker, store_events
+from feeds.analytics.rules import EventMaker
 from podcasthost.storage import get_storage
 
 logger = logging.getLogger(__name__)
 
-BATCH = 5000
 GZIP_MAGIC = b"\x1f\x8b"
 
 
@@ -113,21 +114,25 @@ def ingest_stream(
         with transaction.atomic():
             record = ProcessedLogFile.objects.create(name=name, processed_at=now)
             with opener() as raw, _text_lines(raw) as lines:
-                batch: list[Event] = []
-                for request in parser.requests(lines):
-                    rendition_id = paths.get(request.path)
-                    if rendition_id is None:
-                        result.ignored["not audio"] = result.ignored.get("not audio", 0) + 1
+                coalescer = Coalescer(maker)
+                ignored = result.ignored
+                add = coalescer.add
+                listening = rules.is_listening
+                for us, day, path, method, status, first, served, agent, address in parser.scan(
+                    lines
+                ):
+                    rendition_id = paths.get(path)
+                    if rendition_id is not None and listening(method, status, served, agent):
+                        add(rendition_id, day, address, agent, us, first, first + served - 1)
                         continue
-                    event = maker.event_for(request, rendition_id)
-                    if isinstance(event, str):
-                        result.ignored[event] = result.ignored.get(event, 0) + 1
-                        continue
-                    batch.append(event)
-                    if len(batch) >= BATCH:
-                        result.events += store_events(batch)
-                        batch = []
-                result.events += store_events(batch)
+                    reason = (
+                        "not audio"
+                        if rendition_id is None
+                        else rules.ignore_reason(method, status, served, agent)
+                    )
+                    ignored[reason] = ignored.get(reason, 0) + 1
+                coalescer.flush()
+                result.events = coalescer.requests
             result.lines, result.skipped = parser.lines, parser.skipped
             record.lines, record.events, record.skipped = (
                 result.lines,

@@ -1,9 +1,11 @@
 """What download analytics stores, and for how long.
 
-* :class:`DownloadEvent`: one media request that passed the request rules
-  (GET, 200/206, a rendition, not a bot, not a probe). It holds the listener's
-  salted hashes, never the address; it is deleted
-  ``ANALYTICS_RAW_RETENTION_DAYS`` after the request, once aggregated.
+* :class:`DownloadEvent`: the media requests that passed the request rules
+  (GET, 200/206, a rendition, not a bot, not a probe) of one listener for one
+  rendition on one UTC day, as one ingest saw them: each request's time and
+  byte range (:mod:`feeds.analytics.packed`). It holds the listener's salted
+  hashes, never the address; it is deleted ``ANALYTICS_RAW_RETENTION_DAYS``
+  after its first request, once aggregated.
 * :class:`ListenerSalt`: the secret of one UTC day; deleted two days later,
   after which that day's hashes can no longer be linked to an address.
 * :class:`ListeningWindow`: one listener's merged byte ranges of one rendition
@@ -64,6 +66,7 @@ def insert_rows(
     sql = f"INSERT INTO {table} ({columns}) VALUES ({placeholders})"  # noqa: S608
     preparers = _preparers(model, fields)
     memo: dict[Any, Any] = {}
+    adapt_datetime = connection.ops.adapt_datetimefield_value
     # Only the few columns that need a database form are touched: a Python call
     # per value of every row would cost more than the INSERT itself.
     special = [(i, f) for i, f in enumerate(preparers) if f is not None]
@@ -76,7 +79,7 @@ def insert_rows(
         if isinstance(value, datetime) and value.utcoffset() is not None:
             # An aware datetime needs only the backend's adaptation; the field's
             # get_prep_value would only check awareness, at twice the cost.
-            return connection.ops.adapt_datetimefield_value(value)
+            return adapt_datetime(value)
         found = memo.get(value)
         if found is None:
             if len(memo) > 100_000:
@@ -142,9 +145,11 @@ class DownloadEvent(models.Model):
     # the previous day's: a 24-hour window that spans midnight still matches.
     listener = models.CharField(max_length=32)
     listener_before = models.CharField(max_length=32)
-    first_byte = models.BigIntegerField()
-    last_byte = models.BigIntegerField()
-    status = models.PositiveSmallIntegerField()
+    # Each request: (microseconds since the epoch, first byte, last byte), see
+    # feeds.analytics.packed. One row per request would cost a million INSERTs
+    # for a million log lines; the aggregation still sees every request.
+    requests = models.BinaryField()
+    request_count = models.PositiveIntegerField(default=1)
     user_agent = models.CharField(max_length=512)
     app = models.CharField(max_length=100)
     device = models.CharField(max_length=100)
@@ -158,7 +163,13 @@ class DownloadEvent(models.Model):
         indexes = [models.Index(fields=["aggregated", "at"], name="dlevent_pending_idx")]
 
     def __str__(self) -> str:
-        return f"{self.rendition_id} {self.at:%Y-%m-%d %H:%M:%S} {self.first_byte}-{self.last_byte}"
+        return f"{self.rendition_id} {self.at:%Y-%m-%d %H:%M:%S} ({self.request_count} requests)"
+
+    def request_list(self) -> list[tuple[datetime, int, int]]:
+        """``[(time, first byte, last byte), …]`` of the requests this row holds."""
+        from feeds.analytics.packed import from_microseconds, unpack
+
+        return [(from_microseconds(us), a, b) for us, a, b in unpack(self.requests)]
 
 
 class ListeningWindow(models.Model):

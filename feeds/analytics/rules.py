@@ -26,11 +26,13 @@ import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from functools import lru_cache
 from typing import NamedTuple
 
 from django.db import IntegrityError, transaction
 
 from episodes.presets import get_preset
+from feeds.analytics import packed
 from feeds.analytics.clients import classify
 from feeds.analytics.models import DownloadEvent, ListenerSalt, insert_rows
 
@@ -59,15 +61,17 @@ class MediaRequest:
 
 
 class Event(NamedTuple):
-    """A raw download event, in the column order of :class:`DownloadEvent`."""
+    """A stored download event, in the column order of :class:`DownloadEvent`.
+
+    ``requests`` is :func:`feeds.analytics.packed.pack` of every request it holds.
+    """
 
     at: datetime
     rendition_id: int
     listener: str
     listener_before: str
-    first_byte: int
-    last_byte: int
-    status: int
+    requests: bytes
+    request_count: int
     user_agent: str
     app: str
     device: str
@@ -152,7 +156,7 @@ def _listener(secret: bytes, address: str, user_agent: str) -> str:
 
 
 class EventMaker:
-    """Applies the request rules and builds raw events; one per ingest run or request."""
+    """Applies the request rules and builds stored events; one per ingest run or request."""
 
     def __init__(self, source: str, salts: Salts | None = None) -> None:
         self.source = source
@@ -161,52 +165,81 @@ class EventMaker:
 
     def reason_to_ignore(self, request: MediaRequest) -> str | None:
         """Why ``request`` is not listening (``"method"``, ``"status"``, ``"probe"``, ``"bot"``)."""
-        if request.method not in COUNTED_METHODS:
-            return "method"
-        if request.status not in COUNTED_STATUSES:
-            return "status"
-        if request.bytes_served <= PROBE_MAX_BYTES:
-            return "probe"
-        if classify(request.user_agent).is_bot:
-            return "bot"
-        return None
+        return ignore_reason(
+            request.method, request.status, request.bytes_served, request.user_agent
+        )
 
     def event_for(self, request: MediaRequest, rendition_id: int) -> Event | str:
-        """The raw event of ``request`` (for :func:`store_events`), or why it is ignored."""
+        """The stored event of the one request ``request``, or why it is ignored."""
         reason = self.reason_to_ignore(request)
         if reason is not None:
             return reason
-        client = classify(request.user_agent)
-        listener, listener_before = self._listeners(request)
+        first = request.first_byte
+        return self.event(
+            rendition_id,
+            request.at.date(),
+            request.client_address,
+            request.user_agent,
+            packed.new((packed.microseconds(request.at), first, first + request.bytes_served - 1)),
+        )
+
+    def event(self, rendition_id: int, day: date, address: str, user_agent: str, requests) -> Event:
+        """The event holding ``requests`` (flat ``us, first, last…``, all on ``day``) of
+        the listener ``address`` + ``user_agent``."""
+        client = classify(user_agent)
+        listener, listener_before = self.listeners(day, address, user_agent)
         return Event(
-            request.at,
+            packed.from_microseconds(min(requests[0::3])),
             rendition_id,
             listener,
             listener_before,
-            request.first_byte,
-            request.first_byte + request.bytes_served - 1,
-            request.status,
-            request.user_agent[:512],
+            packed.pack(requests),
+            len(requests) // 3,
+            user_agent[:512],
             client.app[:100],
             client.device[:100],
             client.os[:40],
             self.source,
         )
 
-    def _listeners(self, request: MediaRequest) -> tuple[str, str]:
-        day = request.at.date()
-        key = (day, request.client_address, request.user_agent)
+    def listeners(self, day: date, address: str, user_agent: str) -> tuple[str, str]:
+        """The listener's hashes with the salt of ``day`` and with the day before's."""
+        key = (day, address, user_agent)
         found = self._hashes.get(key)
         if found is None:
             if len(self._hashes) > 50_000:
                 self._hashes.clear()  # bounded memory, whatever the log's size
             found = (
-                _listener(self.salts.secret(day), request.client_address, request.user_agent),
-                _listener(
-                    self.salts.secret(day - timedelta(days=1)),
-                    request.client_address,
-                    request.user_agent,
-                ),
+                _listener(self.salts.secret(day), address, user_agent),
+                _listener(self.salts.secret(day - timedelta(days=1)), address, user_agent),
             )
             self._hashes[key] = found
         return found
+
+
+@lru_cache(maxsize=4096)
+def _is_bot(user_agent: str) -> bool:
+    return classify(user_agent).is_bot
+
+
+def is_listening(method: str, status: int, bytes_served: int, user_agent: str) -> bool:
+    """Whether a request counts (:func:`ignore_reason` is None); the ingest's fast path."""
+    return (
+        method == "GET"
+        and (status == 206 or status == 200)
+        and bytes_served > PROBE_MAX_BYTES
+        and not _is_bot(user_agent)
+    )
+
+
+def ignore_reason(method: str, status: int, bytes_served: int, user_agent: str) -> str | None:
+    """Why a request is not listening (``"method"``, ``"status"``, ``"probe"``, ``"bot"``)."""
+    if method not in COUNTED_METHODS:
+        return "method"
+    if status not in COUNTED_STATUSES:
+        return "status"
+    if bytes_served <= PROBE_MAX_BYTES:
+        return "probe"
+    if classify(user_agent).is_bot:
+        return "bot"
+    return None
