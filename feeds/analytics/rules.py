@@ -26,7 +26,6 @@ import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from functools import lru_cache
 from typing import NamedTuple
 
 from django.db import IntegrityError, transaction
@@ -217,18 +216,13 @@ class EventMaker:
         return found
 
 
-@lru_cache(maxsize=4096)
-def _is_bot(user_agent: str) -> bool:
-    return classify(user_agent).is_bot
-
-
 def is_listening(method: str, status: int, bytes_served: int, user_agent: str) -> bool:
     """Whether a request counts (:func:`ignore_reason` is None); the ingest's fast path."""
     return (
-        method == "GET"
-        and (status == 206 or status == 200)
+        method in COUNTED_METHODS
+        and status in COUNTED_STATUSES
         and bytes_served > PROBE_MAX_BYTES
-        and not _is_bot(user_agent)
+        and not classify(user_agent).is_bot
     )
 
 
