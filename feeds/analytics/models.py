@@ -18,7 +18,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from django.db import connection, models
@@ -67,6 +67,14 @@ def insert_rows(
     preparers = _preparers(model, fields)
     memo: dict[Any, Any] = {}
     adapt_datetime = connection.ops.adapt_datetimefield_value
+    if connection.vendor == "sqlite" and connection.timezone == UTC:
+        # What SQLite's adaptation makes of an aware UTC datetime (naive UTC text),
+        # without its per-value settings and timezone lookups.
+        def adapt_datetime(value, adapt=adapt_datetime):
+            if value.tzinfo is UTC:
+                return str(value.replace(tzinfo=None))
+            return adapt(value)
+
     # Only the few columns that need a database form are touched: a Python call
     # per value of every row would cost more than the INSERT itself.
     special = [(i, f) for i, f in enumerate(preparers) if f is not None]
