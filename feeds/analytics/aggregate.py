@@ -36,7 +36,10 @@ from feeds.analytics.models import (
 
 logger = logging.getLogger(__name__)
 
+# Events a batch holds at most, and requests: an event holds a listener's
+# requests of a day, so a batch is cut by both to keep its memory bounded.
 BATCH = 5000
+BATCH_REQUESTS = 25_000
 LEASE = timedelta(minutes=10)
 # Windows stay this long after opening: an event delayed in a CDN log may still join.
 WINDOW_KEEP = timedelta(days=2)
@@ -99,13 +102,11 @@ def aggregate_downloads(*, now: datetime) -> dict[str, int]:
         facts: dict[int, tuple[int, int, int]] = {}
         while True:
             with transaction.atomic():
-                rows = list(
-                    DownloadEvent.objects.filter(aggregated=False)
-                    .order_by("at", "pk")
-                    .values_list(*_EVENT_FIELDS)[:BATCH]
-                )
-                if not rows:
+                pending = DownloadEvent.objects.filter(aggregated=False).order_by("at", "pk")
+                sizes = list(pending.values_list("request_count", flat=True)[:BATCH])
+                if not sizes:
                     break
+                rows = list(pending.values_list(*_EVENT_FIELDS)[: _batch_length(sizes)])
                 batch = _requests_of(rows)
                 totals["downloads"] += _count_batch(batch, facts)
                 ids = [row[0] for row in rows]
@@ -117,6 +118,17 @@ def aggregate_downloads(*, now: datetime) -> dict[str, int]:
     finally:
         _release()
     return totals
+
+
+def _batch_length(sizes: list[int]) -> int:
+    """How many of the next events (their request counts ``sizes``) make one batch:
+    at least one, and no more than :data:`BATCH_REQUESTS` requests if that is possible."""
+    total = 0
+    for n, size in enumerate(sizes):
+        total += size
+        if total > BATCH_REQUESTS:
+            return max(n, 1)
+    return len(sizes)
 
 
 def _requests_of(rows: list[tuple]) -> list[tuple]:

@@ -75,6 +75,8 @@ READ = (
 # Longest line worth reading: CloudFront truncates long fields; anything far
 # longer is not a CloudFront log line.
 MAX_LINE = 64 * 1024
+# Bytes beyond this cannot be a real offset (and do not fit a stored int64).
+MAX_BYTE = 2**63 - 1
 
 
 @lru_cache(maxsize=4096)
@@ -95,7 +97,17 @@ def _decode(value: str) -> str:
 Scanned = tuple[int, date, str, str, int, int, int, str, str]
 
 
-def _day(value: str, known: dict[str, tuple[int, date]]) -> tuple[int, date]:
+def decode_path(stem: str) -> str:
+    """A ``cs-uri-stem`` value as the path it names."""
+    return _decode(stem) if "%" in stem else stem
+
+
+def decode_agent(agent: str) -> str:
+    """A ``cs(User-Agent)`` value as the agent it names (``""`` for ``-``)."""
+    return "" if agent == "-" else _decode(agent)
+
+
+def day_of(value: str, known: dict[str, tuple[int, date]]) -> tuple[int, date]:
     """``(midnight of the day in epoch µs, the date)``, remembered in ``known``."""
     day = date.fromisoformat(value)
     if len(known) > 1000:  # a log spans a few days; a hostile one cannot grow this
@@ -104,7 +116,7 @@ def _day(value: str, known: dict[str, tuple[int, date]]) -> tuple[int, date]:
     return found
 
 
-def _seconds(value: str, known: dict[str, int]) -> int:
+def seconds_of(value: str, known: dict[str, int]) -> int:
     """Microseconds since midnight of a ``HH:MM:SS[.ffffff]`` time, remembered in ``known``."""
     at = dt_time.fromisoformat(value)
     if at.tzinfo is not None:
@@ -135,6 +147,17 @@ class LogParser:
         columns = [index.get(name, len(index)) for name in READ]
         self._padded = len(index) in columns
         self._pick = itemgetter(*columns)
+        self.read_indexes = tuple(columns)
+
+    @property
+    def width(self) -> int:
+        """Fields a line must have, by the current ``#Fields`` header."""
+        return self._width
+
+    @property
+    def padded(self) -> bool:
+        """Whether a column :data:`READ` names is missing from the current header."""
+        return self._padded
 
     def requests(self, lines: Iterable[str | bytes]) -> Iterator[MediaRequest]:
         """Every well-formed request line as a :class:`MediaRequest`."""
@@ -189,10 +212,10 @@ class LogParser:
                     parts
                 )
                 try:
-                    day = days.get(day_text) or _day(day_text, days)
+                    day = days.get(day_text) or day_of(day_text, days)
                     offset = seconds.get(time_text)
                     if offset is None:
-                        offset = _seconds(time_text, seconds)
+                        offset = seconds_of(time_text, seconds)
                     status = int(status)
                     served = int(served)
                     first = 0
@@ -204,18 +227,18 @@ class LogParser:
                 except ValueError:
                     skipped += 1
                     continue
-                if served < 0 or first < 0:
-                    skipped += 1
+                if served < 0 or first < 0 or first + served > MAX_BYTE:
+                    skipped += 1  # no file has such bytes; they would not fit a stored int64
                     continue
                 yield (
                     day[0] + offset,
                     day[1],
-                    _decode(stem) if "%" in stem else stem,
+                    _decode(stem) if "%" in stem else stem,  # decode_path, inlined
                     method,
                     status,
                     first,
                     served,
-                    "" if agent == "-" else _decode(agent),
+                    "" if agent == "-" else _decode(agent),  # decode_agent, inlined
                     ip,
                 )
         finally:

@@ -18,10 +18,11 @@ from datetime import date
 from feeds.analytics import packed
 from feeds.analytics.rules import EventMaker, store_events
 
-# About 24 bytes a request and 300 a group: about 10 MiB at the limits, so
-# that a small file and a huge one need the same memory.
-MAX_HELD = 100_000
-MAX_GROUPS = 20_000
+# About 24 bytes a request, and 200 (the fast path's groups) to 400 bytes a
+# group: 20 to 30 MiB at the limits, whatever the file's size. Each flush
+# stores a row per group held, so larger limits mean fewer, fuller rows.
+MAX_HELD = 400_000
+MAX_GROUPS = 50_000
 
 
 class Coalescer:

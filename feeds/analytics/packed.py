@@ -17,6 +17,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+REQUEST_BYTES = 24  # three int64 values a request
 _BIG_ENDIAN = sys.byteorder == "big"
 
 
@@ -42,6 +43,15 @@ def pack(requests: array | Iterable[int]) -> bytes:
         values = array("q", values)
         values.byteswap()
     return values.tobytes()
+
+
+def earliest(data: bytes) -> int:
+    """The earliest request time (epoch µs) of a stored value holding at least one request."""
+    values = array("q")
+    values.frombytes(data)
+    if _BIG_ENDIAN:
+        values.byteswap()
+    return min(values[0::3])
 
 
 def unpack(data: bytes | memoryview) -> list[tuple[int, int, int]]:

@@ -160,7 +160,6 @@ class EventMaker:
     def __init__(self, source: str, salts: Salts | None = None) -> None:
         self.source = source
         self.salts = salts or Salts()
-        self._hashes: dict[tuple[date, str, str], tuple[str, str]] = {}
 
     def reason_to_ignore(self, request: MediaRequest) -> str | None:
         """Why ``request`` is not listening (``"method"``, ``"status"``, ``"probe"``, ``"bot"``)."""
@@ -185,15 +184,21 @@ class EventMaker:
     def event(self, rendition_id: int, day: date, address: str, user_agent: str, requests) -> Event:
         """The event holding ``requests`` (flat ``us, first, last…``, all on ``day``) of
         the listener ``address`` + ``user_agent``."""
+        return self.packed_event(rendition_id, day, address, user_agent, packed.pack(requests))
+
+    def packed_event(
+        self, rendition_id: int, day: date, address: str, user_agent: str, data: bytes
+    ) -> Event:
+        """Like :meth:`event`, for requests already in their stored form (:func:`packed.pack`)."""
         client = classify(user_agent)
         listener, listener_before = self.listeners(day, address, user_agent)
         return Event(
-            packed.from_microseconds(min(requests[0::3])),
+            packed.from_microseconds(packed.earliest(data)),
             rendition_id,
             listener,
             listener_before,
-            packed.pack(requests),
-            len(requests) // 3,
+            data,
+            len(data) // packed.REQUEST_BYTES,
             user_agent[:512],
             client.app[:100],
             client.device[:100],
@@ -202,18 +207,15 @@ class EventMaker:
         )
 
     def listeners(self, day: date, address: str, user_agent: str) -> tuple[str, str]:
-        """The listener's hashes with the salt of ``day`` and with the day before's."""
-        key = (day, address, user_agent)
-        found = self._hashes.get(key)
-        if found is None:
-            if len(self._hashes) > 50_000:
-                self._hashes.clear()  # bounded memory, whatever the log's size
-            found = (
-                _listener(self.salts.secret(day), address, user_agent),
-                _listener(self.salts.secret(day - timedelta(days=1)), address, user_agent),
-            )
-            self._hashes[key] = found
-        return found
+        """The listener's hashes with the salt of ``day`` and with the day before's.
+
+        Not cached: an ingest asks once per stored event, and a cache large
+        enough to help would hold more memory than the requests it stores.
+        """
+        return (
+            _listener(self.salts.secret(day), address, user_agent),
+            _listener(self.salts.secret(day - timedelta(days=1)), address, user_agent),
+        )
 
 
 def is_listening(method: str, status: int, bytes_served: int, user_agent: str) -> bool:

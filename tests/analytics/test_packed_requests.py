@@ -15,7 +15,7 @@ from datetime import timedelta
 import pytest
 
 from episodes.models import Rendition
-from feeds.analytics import coalesce, packed
+from feeds.analytics import aggregate, coalesce, packed
 from feeds.analytics.aggregate import aggregate_downloads
 from feeds.analytics.cloudfront import LogParser
 from feeds.analytics.models import (
@@ -90,6 +90,8 @@ def test_packed_and_one_row_per_request_count_the_same(tmp_path, rendition, seed
     # Small limits, so that flushes in the middle of a file are exercised too.
     monkeypatch.setattr(coalesce, "MAX_HELD", rng.choice((7, 50, 10_000)))
     monkeypatch.setattr(coalesce, "MAX_GROUPS", rng.choice((3, 10_000)))
+    # And small aggregation batches: cut by requests, within an event's day.
+    monkeypatch.setattr(aggregate, "BATCH_REQUESTS", rng.choice((1, 40, 25_000)))
     files = [write_log(tmp_path / f"f{n}.log", random_log(rng, 300), compress=False) for n in "ab"]
     now = T0 + timedelta(days=4)
 
