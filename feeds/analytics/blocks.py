@@ -20,7 +20,6 @@ and stored as events within the same memory limits as
 
 from __future__ import annotations
 
-import struct
 from collections import Counter, defaultdict, deque
 from collections.abc import Iterator
 from datetime import date
@@ -28,7 +27,7 @@ from itertools import compress, repeat
 from operator import add, and_, gt, itemgetter, le, lt, sub
 from typing import IO
 
-from feeds.analytics import coalesce, rules
+from feeds.analytics import coalesce, packed, rules
 from feeds.analytics.clients import classify
 from feeds.analytics.cloudfront import (
     MAX_BYTE,
@@ -53,7 +52,6 @@ _NO_VALUE = {"-": "0", "": "0"}
 # block may hold (bigger values send the block line by line).
 _HUGE = 10**18
 _NO_END = {"-": str(_HUGE), "": str(_HUGE)}
-_PACK = struct.Struct("<qqq").pack  # packed.pack's format, one request
 
 
 class NotClean(Exception):
@@ -246,7 +244,7 @@ class BlockCounter:
         classes = self.classes
         midnights = map(itemgetter(2), map(classes.__getitem__, kept))
         times_us = map(add, midnights, take(offsets))
-        requests = list(map(_PACK, times_us, take(firsts), take(lasts)))
+        requests = list(map(packed.pack_one, times_us, take(firsts), take(lasts)))
         keys = list(map(add, take(addresses), map(chr, kept)))
         return lines, {k: n for k, n in counts.items() if n}, keys, requests
 

@@ -11,6 +11,7 @@ them together only saves a database row per request.
 
 from __future__ import annotations
 
+import struct
 import sys
 from array import array
 from collections.abc import Iterable
@@ -18,6 +19,8 @@ from datetime import UTC, datetime, timedelta
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 REQUEST_BYTES = 24  # three int64 values a request
+# One request's stored form from its three values (what pack makes of them).
+pack_one = struct.Struct("<qqq").pack
 _BIG_ENDIAN = sys.byteorder == "big"
 
 
