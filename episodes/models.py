@@ -36,6 +36,7 @@ from episodes.signals import chapters_changed, episode_content_changed, episode_
 from episodes.tenancy import TenantQuerySet
 from episodes.transcripts.cues import Cue, cues_from_json, cues_to_json
 from episodes.webhook_urls import validate_webhook_url
+from podcasthost.rows import update_rows
 from podcasthost.storage.alias import StorageAlias
 
 # BCP 47 language tag as podcast apps accept it: "en", "en-US", "pt-BR", "zh-Hant".
@@ -522,6 +523,80 @@ class Episode(EpisodeNamespaceFields):
             uploaded_at=now,
             **self.run_reset(now),
         )
+
+    @classmethod
+    def mark_uploaded_many(
+        cls, sources: Iterable[tuple[Episode, str, int, str]], *, now: datetime | None = None
+    ) -> list[Episode]:
+        """:meth:`mark_uploaded` for many episodes (not ``ready``) in one transaction.
+
+        ``sources`` are ``(episode, source_key, source_bytes, filename)``. For
+        each :attr:`UPDATE_MANY_CHUNK` episodes, one UPDATE (executed for each
+        row) moves every row that still holds its in-memory status (the same
+        compare-and-swap as :meth:`transition`) and one SELECT reads which rows
+        took this call's values. Returns the episodes that moved:
+        their in-memory copies are updated and ``episode_transitioned`` is sent
+        for each. Any other episode is untouched (another process moved it
+        first); the caller decides what to do with it. Raises
+        :class:`IllegalTransition` (writing nothing) for a ``ready`` episode.
+        """
+        sources = list(sources)
+        if not sources:
+            return []
+        for episode, *_ in sources:
+            if episode.status == cls.Status.READY or not episode.can_move_to(cls.Status.UPLOADED):
+                raise IllegalTransition(
+                    f"Episode {episode.pk} cannot move from “{episode.status}” to “uploaded”."
+                )
+        now = now or timezone.now()
+        moved: list[Episode] = []
+        with transaction.atomic():
+            # Chunks keep each statement's parameters well within every database's limit.
+            for start in range(0, len(sources), cls.UPDATE_MANY_CHUNK):
+                moved += cls._mark_uploaded_chunk(
+                    sources[start : start + cls.UPDATE_MANY_CHUNK], now
+                )
+        return moved
+
+    UPDATE_MANY_CHUNK = 100
+
+    @classmethod
+    def _mark_uploaded_chunk(
+        cls, sources: list[tuple[Episode, str, int, str]], now: datetime
+    ) -> list[Episode]:
+        by_pk = {episode.pk: (episode, key, size, name) for episode, key, size, name in sources}
+        common = {
+            "status": cls.Status.UPLOADED,
+            "uploaded_at": now,
+            "updated_at": now,
+            **cls.run_reset(now),
+        }
+        # One statement run for every row (executemany): an ORM update per row,
+        # or one with a CASE per field, costs far more than the writes themselves.
+        names = [*common, "source_key", "source_bytes", "source_filename"]
+        update_rows(
+            cls,
+            names,
+            [
+                (*common.values(), key, size, name, episode.pk, episode.status)
+                for episode, key, size, name in sources
+            ],
+            where=("status",),
+        )
+        # This call's rows: uploaded at this very instant with the key it wrote.
+        taken = cls.objects.filter(
+            pk__in=list(by_pk), status=cls.Status.UPLOADED, uploaded_at=now
+        ).values_list("pk", "source_key")
+        moved = [by_pk[pk] for pk, key in taken if key == by_pk[pk][1]]
+        for episode, key, size, name in moved:
+            source = episode.status
+            values = {**common, "source_key": key, "source_bytes": size, "source_filename": name}
+            for field, value in values.items():
+                setattr(episode, field, value)
+            episode_transitioned.send(
+                sender=Episode, episode=episode, source=source, target=episode.status
+            )
+        return [episode for episode, *_ in moved]
 
     def replace_source(
         self, *, source_key: str, source_bytes: int, filename: str = "", now: datetime | None = None

@@ -6,7 +6,10 @@ Imported from ``EpisodesConfig.ready()`` so they are connected in every process
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import threading
+from collections.abc import Iterator
 
 from django.db import transaction
 from django.db.models.signals import post_delete, post_save
@@ -46,19 +49,52 @@ def enqueue_requested(sender, episode_id: int, **kwargs) -> None:
     _enqueue_after_commit({"episode_id": episode_id})
 
 
+_collecting = threading.local()
+
+
+@contextlib.contextmanager
+def processing_in_one_message() -> Iterator[None]:
+    """Processing enqueued inside the block goes out as one broker message after commit.
+
+    For code that moves many episodes at once (an import records hundreds):
+    a message per episode costs more than the database writes. The message
+    is sent when the block ends, after the surrounding transaction commits.
+    A block that raises sends nothing; the periodic reconcile submits any
+    upload it committed all the same.
+    """
+    outer = getattr(_collecting, "runs", None)
+    _collecting.runs = runs = [] if outer is None else outer
+    try:
+        yield
+    finally:
+        _collecting.runs = outer
+    if outer is None and runs:
+        transaction.on_commit(lambda: _enqueue(runs))
+
+
 def _enqueue_after_commit(kwargs: dict) -> None:
+    runs = getattr(_collecting, "runs", None)
+    if runs is not None:
+        runs.append(kwargs)
+    else:
+        transaction.on_commit(lambda: _enqueue([kwargs]))
+
+
+def _enqueue(runs: list[dict]) -> None:
     # Tasks are imported here, at the edge: domain modules never import them.
-    from episodes.tasks import process_episode
+    from episodes.tasks import process_episode, process_episodes
 
-    def enqueue() -> None:
-        try:
-            process_episode.delay(**kwargs)
-        except OperationalError:
-            # The broker is down: what the creator did is stored, and the
-            # periodic reconcile submits episodes that nobody picked up.
-            log.exception("episode %s: could not enqueue processing", kwargs["episode_id"])
-
-    transaction.on_commit(enqueue)
+    try:
+        if len(runs) == 1:
+            process_episode.delay(**runs[0])
+        else:
+            process_episodes.delay(runs=runs)
+    except OperationalError:
+        # The broker is down: what the creator did is stored, and the
+        # periodic reconcile submits episodes that nobody picked up.
+        which = "episodes" if len(runs) > 1 else "episode"
+        ids = ", ".join(str(run["episode_id"]) for run in runs)
+        log.exception("%s %s: could not enqueue processing", which, ids)
 
 
 @receiver(episode_transitioned, dispatch_uid="episodes.receivers.announce_outcome")

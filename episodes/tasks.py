@@ -15,6 +15,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import OperationalError
+from kombu.exceptions import OperationalError as BrokerError
 
 from episodes import ingest_queue, job_events, notifications, pipeline, transcription, webhooks
 from episodes.chapters import retag
@@ -37,6 +38,7 @@ __all__ = [
     "poll_transcodes",
     "poll_transcriptions",
     "process_episode",
+    "process_episodes",
     "reconcile",
     "reconcile_transcriptions",
     "resend_lost_notifications",
@@ -71,6 +73,18 @@ class ProcessEpisodeTask(PodcastTask):
 def process_episode(*, episode_id: int, attempt: int | None = None) -> str:
     """Probe, claim, submit and (ffmpeg) finish one episode. Idempotent."""
     return pipeline.process_episode(episode_id, attempt=attempt)
+
+
+@task(autoretry_for=(BrokerError,))
+def process_episodes(*, runs: list[dict[str, Any]]) -> int:
+    """Fan one message out into a :func:`process_episode` task per run; their number.
+
+    Many episodes recorded at once (an import) reach the broker as one
+    message; the work is still spread over every worker.
+    """
+    for run in runs:
+        process_episode.delay(episode_id=run["episode_id"], attempt=run.get("attempt"))
+    return len(runs)
 
 
 @task(autoretry_for=TRANSIENT)

@@ -192,17 +192,12 @@ def stored_size(storage: Storage, key: str) -> int | None:
     return head.size_bytes if head is not None else None
 
 
-def confirm_upload(
-    episode: Episode, *, key: str, filename: str = "", now: datetime | None = None
-) -> Episode:
-    """Check the uploaded object exists (size > 0, within the limit) and record it.
+def check_upload(episode: Episode, key: str) -> int:
+    """The size of the uploaded object ``key`` of ``episode``, checked; storage I/O only.
 
-    Idempotent: confirming the episode's current source again changes nothing.
-    Retries once if another process moved the episode in between. Raises
-    :class:`UploadError` for a key outside the episode's prefix, a missing,
-    empty or oversized object. Storage I/O happens before any database write.
+    Raises :class:`UploadError` for a key outside the episode's prefix, a
+    missing, empty or oversized object. Touches no database: safe in threads.
     """
-    now = now or timezone.now()
     prefix = upload_prefix(episode)
     if not key.startswith(prefix) or not _UPLOADED_NAME.match(key[len(prefix) :]):
         raise UploadError("That key does not belong to this episode.", status=403)
@@ -216,7 +211,27 @@ def confirm_upload(
             f"The uploaded file is {size:,} bytes; the limit is {max_upload_bytes():,}.",
             status=413,
         )
-    filename = sanitise_filename(filename) if filename else key.rsplit("/", 1)[-1]
+    return size
+
+
+def recorded_filename(key: str, filename: str = "") -> str:
+    """The file name recorded with an upload: the creator's, made safe, or the key's last part."""
+    return sanitise_filename(filename) if filename else key.rsplit("/", 1)[-1]
+
+
+def confirm_upload(
+    episode: Episode, *, key: str, filename: str = "", now: datetime | None = None
+) -> Episode:
+    """Check the uploaded object exists (size > 0, within the limit) and record it.
+
+    Idempotent: confirming the episode's current source again changes nothing.
+    Retries once if another process moved the episode in between. Raises
+    :class:`UploadError` for a key outside the episode's prefix, a missing,
+    empty or oversized object. Storage I/O happens before any database write.
+    """
+    now = now or timezone.now()
+    size = check_upload(episode, key)
+    filename = recorded_filename(key, filename)
     for _ in range(2):
         episode.refresh_from_db()
         if episode.source_key == key:

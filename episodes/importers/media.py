@@ -7,6 +7,7 @@ nothing here touches the database.
 
 from __future__ import annotations
 
+import secrets
 import time
 from pathlib import Path
 
@@ -14,7 +15,7 @@ import boto3
 from botocore.exceptions import BotoCoreError, ClientError
 from django.conf import settings
 
-from episodes.importers.safe_http import FetchError, open_url
+from episodes.importers.safe_http import FetchError, FetchSession, open_url
 from episodes.importers.source import SourceMedia
 from episodes.uploads import max_upload_bytes, uploads_storage
 
@@ -33,31 +34,43 @@ def _check_type(content_type: str, url: str) -> None:
         raise MediaError(f"The enclosure {url} is not audio: the server sent {content_type}.")
 
 
-def download_media(media: SourceMedia, key: str) -> int:
+def download_media(
+    media: SourceMedia,
+    key: str,
+    *,
+    scratch: Path | None = None,
+    session: FetchSession | None = None,
+) -> int:
     """Copy ``media`` to ``key`` in the uploads storage; return its size in bytes.
 
     Refuses (:class:`MediaError`) a file over ``UPLOAD_MAX_BYTES``, a web page
     or other non-audio answer, an empty file, and any fetch error (with its
-    reason); nothing is stored then.
+    reason); nothing is stored then. The file is written in ``scratch`` (a
+    folder from the storage's ``scratch_dir()``, shared by many downloads)
+    or, without one, in a scratch folder of its own; fetches go through
+    ``session`` if given.
     """
-    limit = max_upload_bytes()
-    storage = uploads_storage()
-    with storage.scratch_dir() as scratch:
-        path = Path(scratch) / "download"
+    if scratch is None:
+        with uploads_storage().scratch_dir() as own:
+            return download_media(media, key, scratch=Path(own), session=session)
+    path = scratch / f"download-{secrets.token_hex(8)}"
+    try:
         if media.url:
-            size = _download_url(media.url, path, limit)
+            size = _download_url(media.url, path, max_upload_bytes(), session)
         else:
-            size = _download_s3(media, path, limit)
+            size = _download_s3(media, path, max_upload_bytes())
         if size == 0:
             raise MediaError(f"The enclosure {media.url or media.key} is empty.")
-        storage.put_file(path, key, content_type=media.declared_type or "audio/mpeg")
+        uploads_storage().put_file(path, key, content_type=media.declared_type or "audio/mpeg")
+    finally:
+        path.unlink(missing_ok=True)  # moved into storage, or a partial download
     return size
 
 
-def _download_url(url: str, path: Path, limit: int) -> int:
+def _download_url(url: str, path: Path, limit: int, session: FetchSession | None = None) -> int:
     size = 0
     try:
-        with open_url(url, accept="audio/*, video/*;q=0.5, */*;q=0.1") as answer:
+        with open_url(url, accept="audio/*, video/*;q=0.5, */*;q=0.1", session=session) as answer:
             _check_type(answer.content_type, url)
             if answer.content_length is not None and answer.content_length > limit:
                 raise MediaError(

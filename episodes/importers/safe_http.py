@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import socket
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -130,7 +131,44 @@ def _split(url: str) -> tuple[str, str, int, str]:
     return parts.scheme, parts.hostname, port, target
 
 
-def _pool(scheme: str, host: str, address: str, port: int) -> urllib3.HTTPConnectionPool:
+class FetchSession:
+    """Keep-alive connections shared by many fetches (an import's downloads); thread-safe.
+
+    A connection is reused only for the same scheme, host name, checked
+    address and port, and only after its answer was read to the end; every
+    request is still checked as :func:`open_url` says. Close it when done
+    (or use it as a context manager).
+    """
+
+    def __init__(self, connections: int = 1) -> None:
+        self._connections = max(1, connections)
+        self._pools: dict[tuple[str, str, str, int], urllib3.HTTPConnectionPool] = {}
+        self._lock = threading.Lock()
+
+    def pool(self, scheme: str, host: str, address: str, port: int) -> urllib3.HTTPConnectionPool:
+        key = (scheme, host, address, port)
+        with self._lock:
+            pool = self._pools.get(key)
+            if pool is None:
+                pool = self._pools[key] = _pool(*key, maxsize=self._connections)
+            return pool
+
+    def close(self) -> None:
+        with self._lock:
+            pools, self._pools = list(self._pools.values()), {}
+        for pool in pools:
+            pool.close()
+
+    def __enter__(self) -> FetchSession:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def _pool(
+    scheme: str, host: str, address: str, port: int, *, maxsize: int = 1
+) -> urllib3.HTTPConnectionPool:
     timeout = urllib3.Timeout(
         connect=settings.IMPORT_CONNECT_TIMEOUT_SECONDS, read=settings.IMPORT_READ_TIMEOUT_SECONDS
     )
@@ -140,22 +178,27 @@ def _pool(scheme: str, host: str, address: str, port: int) -> urllib3.HTTPConnec
             port,
             timeout=timeout,
             retries=False,
-            maxsize=1,
+            maxsize=maxsize,
             server_hostname=host,
             assert_hostname=host,
             cert_reqs="CERT_REQUIRED",
         )
-    return urllib3.HTTPConnectionPool(address, port, timeout=timeout, retries=False, maxsize=1)
+    return urllib3.HTTPConnectionPool(
+        address, port, timeout=timeout, retries=False, maxsize=maxsize
+    )
 
 
 @contextlib.contextmanager
-def open_url(url: str, *, accept: str = "*/*") -> Iterator[Fetched]:
+def open_url(
+    url: str, *, accept: str = "*/*", session: FetchSession | None = None
+) -> Iterator[Fetched]:
     """GET ``url`` following up to :data:`MAX_REDIRECTS` checked redirects; yield the answer.
 
     Raises :class:`FetchError` for a refused or malformed URL, a network
     error, a timeout, too many redirects or an HTTP error status (with a
     reason: not found, needs a login…). The body is not read until the
-    caller iterates :meth:`Fetched.chunks`.
+    caller iterates :meth:`Fetched.chunks`. With a ``session``, connections
+    are kept open for its next fetches; without, each is closed after use.
     """
     current = url.strip()
     for _ in range(MAX_REDIRECTS + 1):
@@ -165,7 +208,11 @@ def open_url(url: str, *, accept: str = "*/*") -> Iterator[Fetched]:
         host_header = host if port == default_port else f"{host}:{port}"
         if ":" in host and not host.startswith("["):
             host_header = f"[{host}]" if port == default_port else f"[{host}]:{port}"
-        pool = _pool(scheme, host, address, port)
+        pool = (
+            session.pool(scheme, host, address, port)
+            if session
+            else _pool(scheme, host, address, port)
+        )
         try:
             response = pool.urlopen(
                 "GET",
@@ -176,7 +223,8 @@ def open_url(url: str, *, accept: str = "*/*") -> Iterator[Fetched]:
                 assert_same_host=False,
             )
         except (urllib3.exceptions.HTTPError, OSError) as exc:
-            pool.close()
+            if session is None:
+                pool.close()
             raise FetchError(f"Could not fetch {current}: {_reason(exc)}.") from exc
         try:
             if response.status in _REDIRECTS:
@@ -190,9 +238,12 @@ def open_url(url: str, *, accept: str = "*/*") -> Iterator[Fetched]:
             yield Fetched(current, response.status, response.headers, response)
             return
         finally:
-            response.release_conn()
-            response.close()
-            pool.close()
+            if response.isclosed():
+                response.release_conn()  # read to the end: the connection may serve again
+            else:
+                response.close()  # a half-read answer's connection is never reused
+            if session is None:
+                pool.close()
     raise FetchError(f"{url} redirects more than {MAX_REDIRECTS} times.")
 
 

@@ -30,9 +30,8 @@ from feeds.analytics.models import (
     DownloadEvent,
     EpisodeDownloadDay,
     ListeningWindow,
-    insert_rows,
-    update_rows,
 )
+from podcasthost.rows import insert_rows, update_rows
 
 logger = logging.getLogger(__name__)
 

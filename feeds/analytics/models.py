@@ -17,11 +17,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from datetime import UTC, datetime
-from typing import Any
+from datetime import datetime
 
-from django.db import connection, models
+from django.db import models
 
 from episodes.models import Episode, Podcast, Rendition
 
@@ -35,103 +33,6 @@ __all__ = [
     "ListeningWindow",
     "ProcessedLogFile",
 ]
-
-
-def _preparers(model: type[models.Model], fields: Sequence[str]) -> list:
-    prepared = []
-    for name in fields:
-        field = model._meta.get_field(name)
-        if isinstance(field, models.DateTimeField | models.JSONField):
-            prepared.append(field)
-        else:
-            prepared.append(None)
-    return prepared
-
-
-def insert_rows(
-    model: type[models.Model], fields: Sequence[str], rows: Iterable[Sequence[Any]]
-) -> int:
-    """INSERT ``rows`` (values in ``fields`` order) with one ``executemany``; returns the count.
-
-    The ORM's ``bulk_create`` builds a model instance and compiles every value
-    of every row, about 30 µs a row; a log of a million lines cannot afford it.
-    Values that need the database's form (datetimes, JSON) go through their
-    field's ``get_db_prep_save`` (memoised per datetime: log lines share seconds).
-    """
-    qn = connection.ops.quote_name
-    columns = ", ".join(qn(model._meta.get_field(f).column) for f in fields)
-    placeholders = ", ".join(["%s"] * len(fields))
-    # Only quoted names of our own models go into the SQL; every value is a parameter.
-    table = qn(model._meta.db_table)
-    sql = f"INSERT INTO {table} ({columns}) VALUES ({placeholders})"  # noqa: S608
-    preparers = _preparers(model, fields)
-    memo: dict[Any, Any] = {}
-    adapt_datetime = connection.ops.adapt_datetimefield_value
-    if connection.vendor == "sqlite" and connection.timezone == UTC:
-        # What SQLite's adaptation makes of an aware UTC datetime (naive UTC text),
-        # without its per-value settings and timezone lookups.
-        def adapt_datetime(value, adapt=adapt_datetime):
-            if value.tzinfo is UTC:
-                return str(value.replace(tzinfo=None))
-            return adapt(value)
-
-    # Only the few columns that need a database form are touched: a Python call
-    # per value of every row would cost more than the INSERT itself.
-    special = [(i, f) for i, f in enumerate(preparers) if f is not None]
-
-    def prepare(field, value):
-        if value is None:
-            return value
-        if isinstance(field, models.JSONField):
-            return field.get_db_prep_save(value, connection)
-        if isinstance(value, datetime) and value.utcoffset() is not None:
-            # An aware datetime needs only the backend's adaptation; the field's
-            # get_prep_value would only check awareness, at twice the cost.
-            return adapt_datetime(value)
-        found = memo.get(value)
-        if found is None:
-            if len(memo) > 100_000:
-                memo.clear()
-            found = memo[value] = field.get_db_prep_save(value, connection)
-        return found
-
-    if special:
-        params = []
-        for row in rows:
-            values = list(row)
-            for i, field in special:
-                values[i] = prepare(field, values[i])
-            params.append(values)
-    else:
-        params = list(rows)
-    if not params:
-        return 0
-    with connection.cursor() as cursor:
-        cursor.executemany(sql, params)
-    return len(params)
-
-
-def update_rows(
-    model: type[models.Model], fields: Sequence[str], rows: Iterable[Sequence[Any]]
-) -> int:
-    """``UPDATE … SET fields WHERE id = …`` for each row ``(*values, pk)``; one ``executemany``."""
-    qn = connection.ops.quote_name
-    assignments = ", ".join(f"{qn(model._meta.get_field(f).column)} = %s" for f in fields)
-    table, pk = qn(model._meta.db_table), qn(model._meta.pk.column)
-    sql = f"UPDATE {table} SET {assignments} WHERE {pk} = %s"  # noqa: S608
-    preparers = [*_preparers(model, fields), None]
-    params = [
-        tuple(
-            v if f is None else f.get_db_prep_save(v, connection)
-            for f, v in zip(preparers, row, strict=True)
-        )
-        for row in rows
-    ]
-    if not params:
-        return 0
-    with connection.cursor() as cursor:
-        cursor.executemany(sql, params)
-    return len(params)
 
 
 class ListenerSalt(models.Model):

@@ -33,7 +33,8 @@ from django.db import IntegrityError, transaction
 from episodes.presets import get_preset
 from feeds.analytics import packed
 from feeds.analytics.clients import classify
-from feeds.analytics.models import DownloadEvent, ListenerSalt, insert_rows
+from feeds.analytics.models import DownloadEvent, ListenerSalt
+from podcasthost.rows import insert_rows
 
 COUNTED_METHODS = frozenset({"GET"})
 COUNTED_STATUSES = frozenset({200, 206})

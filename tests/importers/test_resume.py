@@ -41,6 +41,16 @@ def _manage(*args: str, env: dict[str, str], **kwargs) -> subprocess.Popen:
     )
 
 
+def _status(tmp_path: Path, guid: str) -> str | None:
+    try:
+        db = sqlite3.connect(tmp_path / "var" / "db.sqlite3", timeout=5)
+        row = db.execute("select status from episodes_episode where guid = ?", (guid,)).fetchone()
+        db.close()
+    except sqlite3.OperationalError:
+        return None  # not created yet, or busy: ask again
+    return row[0] if row else None
+
+
 def test_a_killed_import_resumes_without_downloading_or_creating_anything_twice(old_host, tmp_path):
     env = _env(tmp_path)
     migrate = _manage("migrate", "--noinput", env=env)
@@ -54,6 +64,13 @@ def test_a_killed_import_resumes_without_downloading_or_creating_anything_twice(
             lambda: old_host.requests["/audio/libsyn-1.mp3"] >= 1,
             timeout_seconds=120,
             what="the import to reach the second download",
+        )
+        # Downloads run ahead of recording; the kill lands once the first
+        # episode is recorded and (eager Celery: in this process) processed.
+        wait_until(
+            lambda: _status(tmp_path, "a1b2c3d4-0002-4e5f-9a8b-libsyn000002") == "ready",
+            timeout_seconds=120,
+            what="the first episode to be recorded and processed",
         )
     finally:
         os.killpg(first.pid, signal.SIGKILL)

@@ -1,0 +1,102 @@
+"""A fetch session keeps connections open for an import's many downloads, and only safely."""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from episodes.importers.safe_http import FetchError, FetchSession, open_url
+
+BIG = bytes(range(256)) * 4096 * 2  # 2 MiB: more than one chunk
+
+
+class KeepAliveHost:
+    """An HTTP/1.1 server that notes which client connection asked for each path."""
+
+    def __init__(self) -> None:
+        self.seen: list[tuple[str, tuple[str, int]]] = []
+        host = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args) -> None:
+                pass
+
+            def do_GET(self) -> None:
+                host.seen.append((self.path, self.client_address))
+                body = BIG if self.path == "/big" else b"x" * 1024
+                self.send_response(200)
+                self.send_header("Content-Type", "audio/mpeg")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                    self.wfile.write(body)  # one test's client stops reading
+
+            def handle(self) -> None:
+                with contextlib.suppress(ConnectionResetError):
+                    super().handle()
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.base = f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def connections(self) -> list[tuple[str, int]]:
+        return list(dict.fromkeys(address for _path, address in self.seen))
+
+
+@pytest.fixture
+def keep_alive_host() -> Iterator[KeepAliveHost]:
+    host = KeepAliveHost()
+    thread = threading.Thread(target=host.server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield host
+    finally:
+        host.server.shutdown()
+        host.server.server_close()
+
+
+def fetch(url: str, session: FetchSession | None) -> bytes:
+    with open_url(url, session=session) as answer:
+        return b"".join(answer.chunks(max_bytes=10**8))
+
+
+def test_a_session_downloads_one_after_another_over_one_connection(keep_alive_host):
+    with FetchSession(connections=2) as session:
+        bodies = [fetch(f"{keep_alive_host.base}/a?{n}", session) for n in range(3)]
+
+    assert bodies == [b"x" * 1024] * 3
+    assert len(keep_alive_host.seen) == 3
+    assert len(keep_alive_host.connections()) == 1
+
+
+def test_without_a_session_every_fetch_has_its_own_connection(keep_alive_host):
+    fetch(f"{keep_alive_host.base}/a", None)
+    fetch(f"{keep_alive_host.base}/a", None)
+
+    assert len(keep_alive_host.connections()) == 2
+
+
+def test_an_answer_read_only_in_part_never_serves_the_next_fetch(keep_alive_host):
+    with FetchSession() as session:
+        with open_url(f"{keep_alive_host.base}/big", session=session) as answer:
+            first = next(answer.chunks(max_bytes=10**8))
+        after = fetch(f"{keep_alive_host.base}/big", session)
+
+    assert 0 < len(first) < len(BIG)
+    assert after == BIG  # not the rest of the first answer
+    assert len(keep_alive_host.connections()) == 2
+
+
+def test_a_session_checks_every_request_like_a_single_fetch(keep_alive_host, settings):
+    with FetchSession() as session:
+        fetch(f"{keep_alive_host.base}/a", session)
+        settings.IMPORT_ALLOW_PRIVATE_HOSTS = False
+        with pytest.raises(FetchError, match="private or loopback"):
+            fetch(f"{keep_alive_host.base}/a", session)
+
+    assert len(keep_alive_host.seen) == 1
