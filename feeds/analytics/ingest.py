@@ -12,6 +12,7 @@ from __future__ import annotations
 import gzip
 import io
 import logging
+import zlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -144,7 +145,8 @@ def ingest_stream(
     except IntegrityError:
         # Another process recorded the same file meanwhile: it counts it, not us.
         return FileResult(name, already=True)
-    except (OSError, EOFError, gzip.BadGzipFile, ValueError) as exc:
+    # zlib.error: corrupt compressed data (gzip raises it as is, not as BadGzipFile).
+    except (OSError, EOFError, gzip.BadGzipFile, zlib.error, ValueError) as exc:
         raise LogSourceError(f"{name}: {exc}") from exc
     return result
 

@@ -222,6 +222,20 @@ def test_a_truncated_gzip_file_records_nothing_and_can_be_retried(tmp_path, rend
     assert retried.events == 500
 
 
+def test_a_corrupt_gzip_file_is_a_clear_error_and_the_run_goes_on(tmp_path, rendition):
+    bad = write_log(tmp_path / "bad.gz", [cf_line(T0)])
+    data = bytearray(bad.read_bytes())
+    data[10] = 0b111  # the first deflate block: final, of the reserved type 3
+    bad.write_bytes(bytes(data))
+    good = write_log(tmp_path / "good.gz", [cf_line(T0 + timedelta(hours=1))])
+
+    failed, result = ingest_log_sources([str(bad), str(good)], now=T0)
+
+    assert "bad.gz" in str(failed) and "invalid block type" in str(failed)
+    assert result.events == 1
+    assert list(ProcessedLogFile.objects.values_list("name", flat=True)) == ["good.gz"]
+
+
 def test_cloudfront_fixture_file_parses_with_its_header_and_encoded_agents(tmp_path, rendition):
     """A log file as CloudFront writes it (gzip, #Version/#Fields, %-encoded agents)."""
     path = tmp_path / "E2EXAMPLE.2026-11-30-09.0a1b2c3d.gz"
