@@ -208,22 +208,21 @@ def open_url(
         host_header = host if port == default_port else f"{host}:{port}"
         if ":" in host and not host.startswith("["):
             host_header = f"[{host}]" if port == default_port else f"[{host}]:{port}"
-        pool = (
-            session.pool(scheme, host, address, port)
-            if session
-            else _pool(scheme, host, address, port)
-        )
+        headers = {"Host": host_header, "User-Agent": USER_AGENT, "Accept": accept}
+        own_pool = session is None
+        pool = (_pool if own_pool else session.pool)(scheme, host, address, port)
         try:
-            response = pool.urlopen(
-                "GET",
-                target,
-                headers={"Host": host_header, "User-Agent": USER_AGENT, "Accept": accept},
-                redirect=False,
-                preload_content=False,
-                assert_same_host=False,
-            )
+            try:
+                response = _get(pool, target, headers)
+            except urllib3.exceptions.ProtocolError:
+                if own_pool:
+                    raise
+                # A kept-alive connection the server closed meanwhile (at its keep-alive
+                # timeout): GET once more, on a new connection to the same checked address.
+                own_pool, pool = True, _pool(scheme, host, address, port)
+                response = _get(pool, target, headers)
         except (urllib3.exceptions.HTTPError, OSError) as exc:
-            if session is None:
+            if own_pool:
                 pool.close()
             raise FetchError(f"Could not fetch {current}: {_reason(exc)}.") from exc
         try:
@@ -242,9 +241,20 @@ def open_url(
                 response.release_conn()  # read to the end: the connection may serve again
             else:
                 response.close()  # a half-read answer's connection is never reused
-            if session is None:
+            if own_pool:
                 pool.close()
     raise FetchError(f"{url} redirects more than {MAX_REDIRECTS} times.")
+
+
+def _get(pool: urllib3.HTTPConnectionPool, target: str, headers: dict) -> urllib3.BaseHTTPResponse:
+    return pool.urlopen(
+        "GET",
+        target,
+        headers=headers,
+        redirect=False,
+        preload_content=False,
+        assert_same_host=False,
+    )
 
 
 def _status_message(url: str, status: int) -> str:

@@ -29,6 +29,12 @@ class KeepAliveHost:
 
             def do_GET(self) -> None:
                 host.seen.append((self.path, self.client_address))
+                self.served = getattr(self, "served", 0) + 1
+                if self.path == "/drop" or (self.path.startswith("/stale") and self.served > 1):
+                    # A server's keep-alive timeout: the next request on the
+                    # connection finds it closed, with no answer.
+                    self.close_connection = True
+                    return
                 body = BIG if self.path == "/big" else b"x" * 1024
                 self.send_response(200)
                 self.send_header("Content-Type", "audio/mpeg")
@@ -100,3 +106,20 @@ def test_a_session_checks_every_request_like_a_single_fetch(keep_alive_host, set
             fetch(f"{keep_alive_host.base}/a", session)
 
     assert len(keep_alive_host.seen) == 1
+
+
+def test_a_kept_alive_connection_the_server_closed_is_retried_on_a_new_one(keep_alive_host):
+    with FetchSession(connections=1) as session:
+        bodies = [fetch(f"{keep_alive_host.base}/stale?{n}", session) for n in range(2)]
+
+    assert bodies == [b"x" * 1024] * 2
+    # The second request met the closed connection, then went again on a new one.
+    assert [path for path, _ in keep_alive_host.seen] == ["/stale?0", "/stale?1", "/stale?1"]
+    assert len(keep_alive_host.connections()) == 2
+
+
+def test_a_server_that_never_answers_is_an_error_after_one_retry(keep_alive_host):
+    with FetchSession() as session, pytest.raises(FetchError, match="Could not fetch"):
+        fetch(f"{keep_alive_host.base}/drop", session)
+
+    assert [path for path, _ in keep_alive_host.seen] == ["/drop", "/drop"]
