@@ -509,7 +509,13 @@ def _record(run: ImportRun, finished: list, problems: list[dict]) -> None:
                     "imported %s (%s bytes) as episode %s", items[episode.pk].guid, size, episode.pk
                 )
                 continue
-            # Changed meanwhile (an upload in the admin?): the one-by-one path decides.
+            kept = _kept_meanwhile(episode)
+            if kept:
+                # The creator's own audio (uploaded in the admin meanwhile) wins over the
+                # feed's copy, which nothing will refer to: delete it.
+                uploads_storage().delete_quietly(key)
+                problems.append(_problem(items[episode.pk].guid, kept))
+                continue
             try:
                 confirm_upload(episode, key=key, filename=name)
             except UploadError as exc:
@@ -518,6 +524,18 @@ def _record(run: ImportRun, finished: list, problems: list[dict]) -> None:
             episode.record_import_failure(reason)
             problems.append(_problem(item.guid, f"audio not imported: {reason}", dropped=True))
         run.record_downloaded(len(finished))
+
+
+def _kept_meanwhile(episode: Episode) -> str:
+    """Why the feed's audio must not replace what ``episode`` got during its download ("" if
+    it is still a draft waiting for it)."""
+    try:
+        episode.refresh_from_db(fields=["status"])
+    except Episode.DoesNotExist:
+        return "deleted during the import: the feed's audio was not kept"
+    if episode.status == Episode.Status.DRAFT:
+        return ""
+    return "audio uploaded in the admin during the import was kept; the feed's copy was not used"
 
 
 def import_status(run: ImportRun) -> dict:

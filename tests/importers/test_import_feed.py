@@ -215,3 +215,38 @@ def test_episodes_created_in_one_batch_are_sanitised_and_get_unique_slugs(tmp_pa
     assert [e.guid for e in episodes] == ["batch-0", "batch-1", "batch-2"]
     assert len({e.slug for e in episodes}) == 3
     assert all("<script" not in e.description and "Hi" in e.description for e in episodes)
+
+
+def test_audio_the_creator_uploads_during_the_import_is_kept(old_host, monkeypatch):
+    from episodes.importers import shows
+    from episodes.uploads import confirm_upload, upload_key_for, uploads_storage
+
+    storage = uploads_storage()
+    import_keys, admin_keys = {}, {}
+    download, attach = shows._download, shows._attach_artwork
+
+    def noting_download(episode, item, key, *args):
+        import_keys[episode.pk] = key
+        return download(episode, item, key, *args)
+
+    def creator_uploads_first(episode, item, show, problems):
+        # The import's download of this episode has finished, not yet recorded: the
+        # creator uploads their own master in the admin right now.
+        if not admin_keys:
+            key = admin_keys[episode.pk] = upload_key_for(episode, "master.mp3")
+            storage.put_bytes(key, old_host.audio, content_type="audio/mpeg", cache_control="")
+            confirm_upload(Episode.objects.get(pk=episode.pk), key=key, filename="master.mp3")
+        return attach(episode, item, show, problems)
+
+    monkeypatch.setattr(shows, "_download", noting_download)
+    monkeypatch.setattr(shows, "_attach_artwork", creator_uploads_first)
+    code, out = run_import(old_host.url("/feeds/libsyn.xml"), "--slug", "lounge")
+
+    [(pk, admin_key)] = admin_keys.items()
+    episode = Episode.objects.get(pk=pk)
+    assert episode.source_key == admin_key and episode.source_filename == "master.mp3"
+    assert code == 0, out
+    assert "audio uploaded in the admin during the import was kept" in out
+    assert storage.head(import_keys[pk]) is None  # the feed's copy is not left behind
+    other = Episode.objects.exclude(pk=pk).get()
+    assert other.source_key == import_keys[other.pk]
