@@ -438,6 +438,7 @@ def _download_all(run: ImportRun, todo, show: SourceShow, problems, progress: Pr
         FetchSession(connections=workers) as session,
         ThreadPoolExecutor(max_workers=workers, thread_name_prefix="import") as pool,
     ):
+        finished: list = []  # taken from pending, not yet recorded
         try:
             for episode, item in todo:
                 key = upload_key_for(episode, item.media.filename)
@@ -461,12 +462,23 @@ def _download_all(run: ImportRun, todo, show: SourceShow, problems, progress: Pr
                         _attach_artwork(episode, item, show, problems)
                 if finished:
                     _record(run, finished, problems)
-                for _ in finished:
+                count, finished = len(finished), []
+                for _ in range(count):
                     progress.on_downloaded()
         except BaseException:
             for future in pending:
                 future.cancel()  # what has not started never starts; the rest finish
+            wait(pending)
+            # Stored but never recorded: nothing refers to these files (a re-run
+            # downloads the episodes again, under new keys).
+            for future, _episode, _item, key in [*finished, *_as_rows(pending)]:
+                if not future.cancelled() and future.exception() is None:
+                    uploads_storage().delete_quietly(key)
             raise
+
+
+def _as_rows(pending: dict) -> list:
+    return [(future, *job) for future, job in pending.items()]
 
 
 def _download(
@@ -498,6 +510,9 @@ def _record(run: ImportRun, finished: list, problems: list[dict]) -> None:
             size = future.result()
         except (MediaError, UploadError) as exc:
             failures.append((episode, item, str(exc)))
+        except Exception as exc:  # storage down, disk full…: that episode fails, the rest go on
+            log.exception("importing %s: could not store its audio", item.guid)
+            failures.append((episode, item, f"could not store the audio: {exc}"))
         else:
             sources.append((episode, key, size, recorded_filename(key, item.media.filename)))
     items = {episode.pk: item for _f, episode, item, _k in finished}

@@ -250,3 +250,45 @@ def test_audio_the_creator_uploads_during_the_import_is_kept(old_host, monkeypat
     assert storage.head(import_keys[pk]) is None  # the feed's copy is not left behind
     other = Episode.objects.exclude(pk=pk).get()
     assert other.source_key == import_keys[other.pk]
+
+
+def test_a_storage_error_fails_that_episode_only_with_the_reason(old_host, monkeypatch):
+    from episodes.uploads import uploads_storage
+
+    storage_class = type(uploads_storage())
+    put_file = storage_class.put_file
+
+    def full_disk_for_episode_1(self, path, key, **kwargs):
+        if key.endswith("libsyn-1.mp3"):
+            raise OSError(28, "No space left on device")
+        return put_file(self, path, key, **kwargs)
+
+    monkeypatch.setattr(storage_class, "put_file", full_disk_for_episode_1)
+    code, out = run_import(old_host.url("/feeds/libsyn.xml"), "--slug", "lounge")
+
+    assert code == 1
+    assert "could not store the audio" in out and "No space left on device" in out
+    podcast = Podcast.objects.get(slug="lounge")
+    failed = podcast.episodes.get(guid="a1b2c3d4-0001-4e5f-9a8b-libsyn000001")
+    assert failed.status == Episode.Status.DRAFT and "No space left" in failed.error_message
+    assert podcast.episodes.get(guid="a1b2c3d4-0002-4e5f-9a8b-libsyn000002").status == "ready"
+
+    monkeypatch.setattr(storage_class, "put_file", put_file)
+    code, out = run_import(old_host.url("/feeds/libsyn.xml"))
+    assert code == 0, out
+    assert podcast.episodes.get(guid="a1b2c3d4-0001-4e5f-9a8b-libsyn000001").status == "ready"
+
+
+def test_an_import_that_breaks_off_leaves_no_unrecorded_audio_behind(old_host, monkeypatch):
+    from episodes.uploads import uploads_storage
+
+    def database_gone(*args, **kwargs):
+        raise RuntimeError("the database went away")
+
+    monkeypatch.setattr(Episode, "mark_uploaded_many", database_gone)
+    with pytest.raises(RuntimeError, match="went away"):
+        run_import(old_host.url("/feeds/libsyn.xml"), "--slug", "lounge")
+
+    folder = uploads_storage().local_path("uploads/lounge/")
+    assert Podcast.objects.get(slug="lounge").episodes.filter(status="draft").count() == 2
+    assert [p for p in folder.rglob("*") if p.is_file()] == []

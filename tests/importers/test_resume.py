@@ -41,14 +41,26 @@ def _manage(*args: str, env: dict[str, str], **kwargs) -> subprocess.Popen:
     )
 
 
-def _status(tmp_path: Path, guid: str) -> str | None:
+def _processed_and_published(tmp_path: Path, guid: str) -> bool:
+    """Whether the episode ``guid`` is ready and its feed checked since, with no publish running."""
     try:
         db = sqlite3.connect(tmp_path / "var" / "db.sqlite3", timeout=5)
-        row = db.execute("select status from episodes_episode where guid = ?", (guid,)).fetchone()
+        row = db.execute(
+            "select e.status, e.updated_at, f.checked_at, f.publishing_until"
+            " from episodes_episode e join feeds_feedstate f on f.podcast_id = e.podcast_id"
+            " where e.guid = ?",
+            (guid,),
+        ).fetchone()
         db.close()
     except sqlite3.OperationalError:
-        return None  # not created yet, or busy: ask again
-    return row[0] if row else None
+        return False  # not created yet, or busy: ask again
+    if row is None:
+        return False
+    status, ready_at, checked_at, leased_until = row
+    # Django's SQLite datetimes are ISO text (UTC): they compare as strings.
+    return (
+        status == "ready" and checked_at is not None and checked_at >= ready_at and not leased_until
+    )
 
 
 def test_a_killed_import_resumes_without_downloading_or_creating_anything_twice(old_host, tmp_path):
@@ -66,11 +78,13 @@ def test_a_killed_import_resumes_without_downloading_or_creating_anything_twice(
             what="the import to reach the second download",
         )
         # Downloads run ahead of recording; the kill lands once the first
-        # episode is recorded and (eager Celery: in this process) processed.
+        # episode is recorded and (eager Celery: in this process) processed and
+        # its feed published. Killed mid-publish, the feed's lease would hold for
+        # PUBLISH_LEASE, and an eager publish in the second run would raise.
         wait_until(
-            lambda: _status(tmp_path, "a1b2c3d4-0002-4e5f-9a8b-libsyn000002") == "ready",
+            lambda: _processed_and_published(tmp_path, "a1b2c3d4-0002-4e5f-9a8b-libsyn000002"),
             timeout_seconds=120,
-            what="the first episode to be recorded and processed",
+            what="the first episode to be recorded, processed and published",
         )
     finally:
         os.killpg(first.pid, signal.SIGKILL)
