@@ -68,14 +68,16 @@ def processing_in_one_message() -> Iterator[None]:
         yield
     finally:
         _collecting.runs = outer
-    if outer is None and runs:
-        transaction.on_commit(lambda: _enqueue(runs))
+    if outer is None:
+        # Runs after every run's own on_commit below, which has added it to ``runs``.
+        transaction.on_commit(lambda: runs and _enqueue(runs))
 
 
 def _enqueue_after_commit(kwargs: dict) -> None:
     runs = getattr(_collecting, "runs", None)
     if runs is not None:
-        runs.append(kwargs)
+        # Collected at commit, not now: a run of a savepoint rolled back is never sent.
+        transaction.on_commit(lambda: runs.append(kwargs))
     else:
         transaction.on_commit(lambda: _enqueue([kwargs]))
 

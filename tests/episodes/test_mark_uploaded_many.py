@@ -94,3 +94,26 @@ def test_the_batch_message_fans_out_into_one_task_per_episode(redis_url):
         ("episodes.tasks.process_episode", {"episode_id": 7, "attempt": None}),
         ("episodes.tasks.process_episode", {"episode_id": 8, "attempt": 3}),
     ]
+
+
+def test_an_upload_rolled_back_to_a_savepoint_is_not_sent_for_processing(
+    make_podcast, make_episode, redis_url, now, django_capture_on_commit_callbacks
+):
+    podcast = make_podcast()
+    kept, undone = make_episode(podcast), make_episode(podcast)
+    with private_redis_db(redis_url) as url, broker_at(url):
+        with (
+            django_capture_on_commit_callbacks(execute=True),
+            transaction.atomic(),
+            processing_in_one_message(),
+        ):
+            Episode.mark_uploaded_many(_sources([kept]), now=now)
+            with pytest.raises(RuntimeError), transaction.atomic():
+                Episode.mark_uploaded_many(_sources([undone]), now=now)
+                raise RuntimeError("this part is undone")
+        messages = queued_messages(url)
+
+    assert Episode.objects.get(pk=undone.pk).status == Episode.Status.DRAFT
+    assert [(m.task, m.kwargs) for m in messages] == [
+        ("episodes.tasks.process_episode", {"episode_id": kept.pk})
+    ]
