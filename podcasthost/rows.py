@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from django.db import connection, models
+from django.db.models.fields import AutoFieldMixin
 
 # Fields whose Python value the database drivers take as it is (str, int, bool,
 # float, bytes): no per-value preparation. Any other field (datetimes, JSON,
@@ -27,12 +28,20 @@ _AS_IS = (
 )
 
 
+# A field subclass overriding any of these prepares values its own way: it is
+# prepared per value. (AutoField's own get_db_prep_value only validates the value.)
+_STOCK = {
+    name: {getattr(t, name) for t in _AS_IS} | {getattr(AutoFieldMixin, name, None)} - {None}
+    for name in ("get_prep_value", "get_db_prep_value", "get_db_prep_save")
+}
+
+
 def _as_is(field: models.Field) -> bool:
     if isinstance(field, models.ForeignKey):
         return _as_is(field.target_field)
-    return isinstance(field, _AS_IS) and type(field).get_prep_value in {
-        t.get_prep_value for t in _AS_IS
-    }
+    return isinstance(field, _AS_IS) and all(
+        getattr(type(field), name) in stock for name, stock in _STOCK.items()
+    )
 
 
 def _preparers(model: type[models.Model], fields: Sequence[str]) -> list:

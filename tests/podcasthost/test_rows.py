@@ -40,3 +40,21 @@ def test_update_rows_with_a_guard_writes_only_rows_that_still_match(make_episode
     assert Episode.objects.get(pk=a.pk).title == "A!"
     assert Episode.objects.get(pk=a.pk).updated_at == later
     assert Episode.objects.get(pk=b.pk).title == b.title
+
+
+def test_a_field_that_prepares_values_its_own_way_is_honoured(make_episode, monkeypatch):
+    from django.db import models
+
+    class Shouting(models.CharField):
+        """A field type of a third-party app, preparing values for the database itself."""
+
+        def get_db_prep_value(self, value, connection, prepared=False):
+            return super().get_db_prep_value(value, connection, prepared).upper()
+
+    episode = make_episode()
+    monkeypatch.setattr(Episode._meta.get_field("title"), "__class__", Shouting)
+
+    update_rows(Episode, ["title"], [("quiet please", episode.pk)])
+
+    monkeypatch.undo()
+    assert Episode.objects.get(pk=episode.pk).title == "QUIET PLEASE"
