@@ -17,6 +17,7 @@ import contextlib
 import socket
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass
 from urllib.parse import urljoin, urlsplit
@@ -142,7 +143,11 @@ class FetchSession:
 
     def __init__(self, connections: int = 1) -> None:
         self._connections = max(1, connections)
-        self._pools: dict[tuple[str, str, str, int], urllib3.HTTPConnectionPool] = {}
+        # Hosts whose DNS rotates addresses would add a pool per address: only the
+        # most recently used are kept open (a connection in use closes when done).
+        self._max_pools = max(4, 2 * self._connections)
+        self._pools: OrderedDict[tuple[str, str, str, int], urllib3.HTTPConnectionPool]
+        self._pools = OrderedDict()
         self._lock = threading.Lock()
 
     def pool(self, scheme: str, host: str, address: str, port: int) -> urllib3.HTTPConnectionPool:
@@ -151,11 +156,14 @@ class FetchSession:
             pool = self._pools.get(key)
             if pool is None:
                 pool = self._pools[key] = _pool(*key, maxsize=self._connections)
+                while len(self._pools) > self._max_pools:
+                    self._pools.popitem(last=False)[1].close()
+            self._pools.move_to_end(key)
             return pool
 
     def close(self) -> None:
         with self._lock:
-            pools, self._pools = list(self._pools.values()), {}
+            pools, self._pools = list(self._pools.values()), OrderedDict()
         for pool in pools:
             pool.close()
 

@@ -10,6 +10,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from episodes.importers.safe_http import FetchError, FetchSession, open_url
+from tests.servers import wait_until
 
 BIG = bytes(range(256)) * 4096 * 2  # 2 MiB: more than one chunk
 
@@ -19,6 +20,7 @@ class KeepAliveHost:
 
     def __init__(self) -> None:
         self.seen: list[tuple[str, tuple[str, int]]] = []
+        self.closed = 0
         host = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -44,8 +46,11 @@ class KeepAliveHost:
                     self.wfile.write(body)  # one test's client stops reading
 
             def handle(self) -> None:
-                with contextlib.suppress(ConnectionResetError):
-                    super().handle()
+                try:
+                    with contextlib.suppress(ConnectionResetError):
+                        super().handle()
+                finally:
+                    host.closed += 1  # the client closed its connection (or we did)
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.base = f"http://127.0.0.1:{self.server.server_address[1]}"
@@ -54,8 +59,8 @@ class KeepAliveHost:
         return list(dict.fromkeys(address for _path, address in self.seen))
 
 
-@pytest.fixture
-def keep_alive_host() -> Iterator[KeepAliveHost]:
+@contextlib.contextmanager
+def running_host() -> Iterator[KeepAliveHost]:
     host = KeepAliveHost()
     thread = threading.Thread(target=host.server.serve_forever, daemon=True)
     thread.start()
@@ -64,6 +69,12 @@ def keep_alive_host() -> Iterator[KeepAliveHost]:
     finally:
         host.server.shutdown()
         host.server.server_close()
+
+
+@pytest.fixture
+def keep_alive_host() -> Iterator[KeepAliveHost]:
+    with running_host() as host:
+        yield host
 
 
 def fetch(url: str, session: FetchSession | None) -> bytes:
@@ -123,3 +134,18 @@ def test_a_server_that_never_answers_is_an_error_after_one_retry(keep_alive_host
         fetch(f"{keep_alive_host.base}/drop", session)
 
     assert [path for path, _ in keep_alive_host.seen] == ["/drop", "/drop"]
+
+
+def test_a_session_keeps_only_the_connections_of_its_most_recent_hosts():
+    with contextlib.ExitStack() as stack:
+        hosts = [stack.enter_context(running_host()) for _ in range(6)]
+        with FetchSession(connections=1) as session:  # keeps up to 4 hosts' connections
+            for host in hosts:
+                fetch(f"{host.base}/a", session)
+            wait_until(
+                lambda: hosts[0].closed == hosts[1].closed == 1,
+                timeout_seconds=10,
+                what="the two least recent connections to close",
+            )
+            assert [host.closed for host in hosts[2:]] == [0, 0, 0, 0]
+            assert fetch(f"{hosts[0].base}/a", session) == b"x" * 1024  # a new one
