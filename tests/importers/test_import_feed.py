@@ -160,6 +160,15 @@ def test_unusable_feed_urls_get_a_clear_error(old_host, path, message):
     assert Podcast.objects.count() == 0
 
 
+def only_the_first_episode_failed(reason: str) -> Podcast:
+    """The imported libsyn show, whose episode 1 is a draft failed for ``reason``, 2 ready."""
+    podcast = Podcast.objects.get(slug="lounge")
+    failed = podcast.episodes.get(guid="a1b2c3d4-0001-4e5f-9a8b-libsyn000001")
+    assert failed.status == Episode.Status.DRAFT and reason in failed.error_message
+    assert podcast.episodes.get(guid="a1b2c3d4-0002-4e5f-9a8b-libsyn000002").status == "ready"
+    return podcast
+
+
 def test_a_failed_download_fails_that_episode_only_and_a_rerun_brings_it(old_host):
     url = old_host.url("/feeds/libsyn.xml")
     old_host.extra["/audio/libsyn-1.mp3"] = (404, "text/plain", b"gone")
@@ -167,10 +176,7 @@ def test_a_failed_download_fails_that_episode_only_and_a_rerun_brings_it(old_hos
 
     assert code == 1
     assert "MISSING a1b2c3d4-0001-4e5f-9a8b-libsyn000001" in out and "404" in out
-    podcast = Podcast.objects.get(slug="lounge")
-    failed = podcast.episodes.get(guid="a1b2c3d4-0001-4e5f-9a8b-libsyn000001")
-    assert failed.status == Episode.Status.DRAFT and "404" in failed.error_message
-    assert podcast.episodes.get(guid="a1b2c3d4-0002-4e5f-9a8b-libsyn000002").status == "ready"
+    podcast = only_the_first_episode_failed("404")
 
     del old_host.extra["/audio/libsyn-1.mp3"]
     code, out = run_import(url)
@@ -268,10 +274,7 @@ def test_a_storage_error_fails_that_episode_only_with_the_reason(old_host, monke
 
     assert code == 1
     assert "could not store the audio" in out and "No space left on device" in out
-    podcast = Podcast.objects.get(slug="lounge")
-    failed = podcast.episodes.get(guid="a1b2c3d4-0001-4e5f-9a8b-libsyn000001")
-    assert failed.status == Episode.Status.DRAFT and "No space left" in failed.error_message
-    assert podcast.episodes.get(guid="a1b2c3d4-0002-4e5f-9a8b-libsyn000002").status == "ready"
+    podcast = only_the_first_episode_failed("No space left")
 
     monkeypatch.setattr(storage_class, "put_file", put_file)
     code, out = run_import(old_host.url("/feeds/libsyn.xml"))
