@@ -471,14 +471,11 @@ def _download_all(run: ImportRun, todo, show: SourceShow, problems, progress: Pr
             wait(pending)
             # Stored but never recorded: nothing refers to these files (a re-run
             # downloads the episodes again, under new keys).
-            for future, _episode, _item, key in [*finished, *_as_rows(pending)]:
+            unrecorded = [*finished, *((future, *job) for future, job in pending.items())]
+            for future, _episode, _item, key in unrecorded:
                 if not future.cancelled() and future.exception() is None:
                     uploads_storage().delete_quietly(key)
             raise
-
-
-def _as_rows(pending: dict) -> list:
-    return [(future, *job) for future, job in pending.items()]
 
 
 def _download(
