@@ -15,7 +15,7 @@ from django.template.response import TemplateResponse
 from django.views.decorators.cache import never_cache
 from kombu.exceptions import OperationalError
 
-from episodes.importers.shows import import_status
+from episodes.importers.shows import ImportRefused, check_show_slug, import_status
 from episodes.models import ImportRun
 from episodes.tasks import import_show
 
@@ -38,6 +38,15 @@ class ImportShowForm(forms.Form):
         help_text="Needed when the feed is locked (podcast:locked) and its owner e-mail "
         "is not your account's.",
     )
+
+    def clean_slug(self) -> str:
+        slug = self.cleaned_data["slug"]
+        if slug:
+            try:
+                check_show_slug(slug)
+            except ImportRefused as exc:
+                raise forms.ValidationError(str(exc)) from None
+        return slug
 
     def clean_feed_url(self) -> str:
         url = self.cleaned_data["feed_url"].strip()

@@ -15,6 +15,7 @@ import secrets
 import uuid
 from collections.abc import Iterable
 from datetime import datetime
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -83,8 +84,23 @@ def measured_url(prefix: str, url: str) -> str:
 
 
 def validate_measurement_prefix(value: str) -> None:
-    """A redirect prefix such as ``https://op3.dev/e/`` or ``https://dts.podtrac.com/redirect.mp3/``."""
-    if not value.startswith("https://") or not value.endswith("/") or len(value) < 12:
+    """A redirect prefix such as ``https://op3.dev/e/`` or ``https://dts.podtrac.com/redirect.mp3/``.
+
+    The media's host and path are appended to it, so they must land in its
+    path: a query (``?``) or fragment (``#``, never sent to the server) would
+    swallow them and no app could reach the file.
+    """
+    parts = urlsplit(value)
+    if (
+        not value.startswith("https://")
+        or not value.endswith("/")
+        or len(value) < 12
+        or not parts.hostname
+        or "?" in value
+        or "#" in value
+        or "@" in parts.netloc
+        or any(c.isspace() for c in value)
+    ):
         raise ValidationError(
             "Use the https:// prefix your measurement service gives, ending with “/”, "
             "e.g. https://op3.dev/e/ or https://dts.podtrac.com/redirect.mp3/."

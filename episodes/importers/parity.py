@@ -20,6 +20,10 @@ from episodes.models import Episode, ImportRun
 from feeds.rss import build_feed
 
 DURATION_TOLERANCE_SECONDS = 1.0
+# Why a later item with an earlier item's guid is not imported (apps would take it for that one).
+DUPLICATE_GUID = "a second item with the same guid"
+# Longer guids are cut in the report's lines (the report itself keeps them whole).
+SHOWN_GUID_CHARS = 100
 
 
 @dataclass
@@ -49,17 +53,22 @@ class ParityReport:
         """The report as text, one line per item that differs, then the totals."""
         out = [f"items: old feed {self.old_count}, our feed {self.new_count}"]
         for item in self.items:
+            guid = _shown(item.guid)
             if item.missing:
-                out.append(f"MISSING {item.guid} “{item.title}”: {item.missing}")
+                out.append(f"MISSING {guid} “{item.title}”: {item.missing}")
             elif item.differences:
-                out.append(f"DIFFERS {item.guid} “{item.title}”: {'; '.join(item.differences)}")
+                out.append(f"DIFFERS {guid} “{item.title}”: {'; '.join(item.differences)}")
         for p in self.problems:
             if not p.get("dropped"):
-                out.append(f"note {p['guid'] or '(show)'}: {p['problem']}")
+                out.append(f"note {_shown(p['guid']) or '(show)'}: {p['problem']}")
         ok = sum(i.ok for i in self.items)
         out.append(f"same guid, title, pubDate, number and duration: {ok} of {self.old_count}")
         out.append("parity: clean" if self.clean else "parity: NOT clean")
         return out
+
+
+def _shown(guid: str) -> str:
+    return guid if len(guid) <= SHOWN_GUID_CHARS else guid[:SHOWN_GUID_CHARS] + "…"
 
 
 def _served(entry) -> dict:
@@ -117,10 +126,15 @@ def parity_report(run: ImportRun, *, now: datetime | None = None) -> ParityRepor
     else:
         episodes = {}
     items = []
+    seen: set[str] = set()
     for old in run.old_items:
-        ours = served.get(old["guid"])
+        repeated = bool(old["guid"]) and old["guid"] in seen
+        seen.add(old["guid"])
+        ours = None if repeated else served.get(old["guid"])
         parity = ItemParity(old["guid"], old["title"])
-        if ours is None:
+        if repeated:
+            parity.missing = DUPLICATE_GUID
+        elif ours is None:
             parity.missing = _why_missing(run, old["guid"], episodes)
         else:
             parity.differences = _differences(old, ours)

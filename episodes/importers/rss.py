@@ -16,6 +16,7 @@ https://github.com/Podcastindex-org/podcast-namespace/blob/main/docs/1.0.md
 from __future__ import annotations
 
 import calendar
+import math
 import re
 from datetime import UTC, datetime
 from urllib.parse import urljoin
@@ -81,7 +82,8 @@ def parse_duration(value: str) -> float | None:
     seconds = 0.0
     for n in numbers:
         seconds = seconds * 60 + n
-    return seconds
+    # "1e999", "inf", "nan" parse as floats but are no duration (nor storable as JSON).
+    return seconds if math.isfinite(seconds) else None
 
 
 def _positive_int(value: str) -> int | None:
@@ -95,9 +97,16 @@ def _datetime(parsed) -> datetime | None:
 
 
 def _url(base: str, value: str) -> str:
-    # Spaces around URLs are common; a relative URL resolves against the feed's.
+    """``value`` made absolute against ``base``; ``""`` when empty or malformed.
+
+    Spaces around URLs are common; a relative URL resolves against the feed's.
+    A malformed one (``http://[::1/x``) is as good as none: it could not be fetched.
+    """
     value = (value or "").strip()
-    return urljoin(base, value) if value else ""
+    try:
+        return urljoin(base, value) if value else ""
+    except ValueError:
+        return ""
 
 
 def _xml_tree(body: bytes) -> etree._Element | None:
@@ -195,16 +204,25 @@ def _show(feed, channel, url: str) -> SourceShow:
 def _item(entry, el, url: str) -> SourceItem:
     enclosures = [e for e in entry.get("enclosures", []) if (e.get("href") or "").strip()]
     media = None
+    malformed = ""
     if enclosures:
         enc = enclosures[0]
         length = str(enc.get("length") or "").strip()
-        media = SourceMedia(
-            url=_url(url, enc["href"]),
-            declared_type=(enc.get("type") or "").strip().lower(),
-            declared_bytes=int(length) if length.isdigit() else None,
+        media_url = _url(url, enc["href"])
+        media = (
+            SourceMedia(
+                url=media_url,
+                declared_type=(enc.get("type") or "").strip().lower(),
+                declared_bytes=int(length) if length.isdigit() else None,
+            )
+            if media_url
+            else None
         )
+        if media is None:
+            malformed = f"its enclosure URL “{enc['href'].strip()[:200]}” is malformed"
     guid_el = el.find("guid") if el is not None else None
-    guid = " ".join("".join(guid_el.itertext()).split()) if guid_el is not None else ""
+    # Verbatim but for the spaces around it: apps compare guids as strings.
+    guid = "".join(guid_el.itertext()).strip() if guid_el is not None else ""
     permalink_attr = (
         (guid_el.get("isPermaLink") or "").strip().lower() if guid_el is not None else ""
     )
@@ -219,7 +237,7 @@ def _item(entry, el, url: str) -> SourceItem:
         if not guid:
             unusable = "no guid and no enclosure: nothing identifies it"
     if media is None and not unusable:
-        unusable = "no enclosure (no audio to host)"
+        unusable = malformed or "no enclosure (no audio to host)"
     content = entry.get("content") or []
     html = content[0].get("value", "") if content else ""
     html = html or entry.get("summary", "") or _text(el, "summary", ITUNES)

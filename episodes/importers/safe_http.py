@@ -56,10 +56,20 @@ class Fetched:
         return int(value) if value.isdigit() else None
 
     def chunks(self, *, max_bytes: int, deadline: float | None = None) -> Iterator[bytes]:
-        """The body in chunks; :class:`FetchError` past ``max_bytes`` or ``deadline``."""
+        """The body in chunks; :class:`FetchError` past ``max_bytes`` or ``deadline``.
+
+        With a ``deadline``, each chunk is what one read brings (``read1``), so a
+        server dripping a byte at a time is stopped at the deadline, not after
+        ``CHUNK_BYTES`` have trickled in (each read still ends at the read timeout).
+        """
         total = 0
+        if deadline is None:
+            pieces = self.response.stream(CHUNK_BYTES, decode_content=True)
+        else:
+            read1 = self.response.read1
+            pieces = iter(lambda: read1(CHUNK_BYTES, decode_content=True), b"")
         try:
-            for chunk in self.response.stream(CHUNK_BYTES, decode_content=True):
+            for chunk in pieces:
                 total += len(chunk)
                 if total > max_bytes:
                     raise FetchError(f"{self.url} is larger than the limit of {max_bytes:,} bytes.")

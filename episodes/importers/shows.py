@@ -26,6 +26,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
+from django.core.validators import URLValidator, validate_slug
 from django.db import close_old_connections, transaction
 from django.utils import timezone
 from django.utils.text import slugify
@@ -33,11 +34,18 @@ from django.utils.text import slugify
 from episodes import categories
 from episodes.artwork import validate_cover_art
 from episodes.importers.media import MediaError, download_media, fetch_image
-from episodes.importers.parity import parity_report
+from episodes.importers.parity import DUPLICATE_GUID, parity_report
 from episodes.importers.rss import FeedError, parse_feed
 from episodes.importers.safe_http import FetchError, FetchSession, open_url
 from episodes.importers.source import SourceItem, SourceShow
-from episodes.models import Episode, ImportRun, Podcast, language_validator
+from episodes.models import (
+    RESERVED_EPISODE_SLUGS,
+    Episode,
+    ImportRun,
+    Podcast,
+    language_validator,
+    validate_slug_not_reserved,
+)
 from episodes.receivers import processing_in_one_message
 from episodes.sanitize import sanitize_html
 from episodes.uploads import (
@@ -211,6 +219,64 @@ def find_podcast(run: ImportRun, show: SourceShow) -> Podcast | None:
     return earlier.podcast if earlier else None
 
 
+_LANGUAGE_MAX = Podcast._meta.get_field("language").max_length
+_LINK_MAX = Podcast._meta.get_field("link").max_length
+_SLUG_MAX = Podcast._meta.get_field("slug").max_length
+
+
+def check_show_slug(slug: str) -> None:
+    """Refuse (:class:`ImportRefused`) a chosen slug no show can have."""
+    try:
+        validate_slug(slug)
+        if len(slug) > _SLUG_MAX:
+            raise ValidationError("too long")
+    except ValidationError:
+        raise ImportRefused(
+            f"“{slug[:100]}” is not a slug: use at most {_SLUG_MAX} letters, digits, "
+            "hyphens or underscores."
+        ) from None
+    try:
+        validate_slug_not_reserved(slug)
+    except ValidationError as exc:
+        raise ImportRefused(exc.messages[0]) from None
+
+
+def new_show_slug(run: ImportRun, show: SourceShow) -> str:
+    """The slug of the show an import creates: the one chosen (checked), else the title's.
+
+    Raises :class:`ImportRefused` for a chosen slug no show can have.
+    """
+    if run.slug:
+        check_show_slug(run.slug)
+        return run.slug
+    return slug_from(show.title)
+
+
+def slug_from(text: str) -> str:
+    """A show slug made of ``text``; one the site uses itself gets "-podcast" after it."""
+    slug = slugify(text)[:_SLUG_MAX].strip("-_") or "imported-show"
+    try:
+        validate_slug_not_reserved(slug)
+    except ValidationError:
+        slug = f"{slug}-podcast"
+    return slug
+
+
+def _web_link(link: str, problems: list[dict]) -> str:
+    """The show's website if it is an http(s) URL that fits; else "" and a problem noted
+    (a ``javascript:`` link would run in every visitor's browser)."""
+    if not link:
+        return ""
+    try:
+        URLValidator(schemes=["http", "https"])(link)
+        if len(link) > _LINK_MAX:
+            raise ValidationError("too long")
+    except ValidationError:
+        problems.append(_problem("", f"link “{link[:100]}” is not a web address; left empty"))
+        return ""
+    return link
+
+
 def plan_import(run: ImportRun, show: SourceShow, *, user) -> Plan:
     """What importing ``show`` would do; writes nothing. Raises :class:`ImportRefused`."""
     check_ownership(show, user=user, owner_confirmed=run.owner_confirmed)
@@ -218,7 +284,7 @@ def plan_import(run: ImportRun, show: SourceShow, *, user) -> Plan:
     if podcast is not None and user is not None and not podcast.is_managed_by(user):
         raise ImportRefused(f"This show is already hosted here as “{podcast.slug}”, not by you.")
     if podcast is None:
-        slug = run.slug or slugify(show.title)[:64] or "imported-show"
+        slug = new_show_slug(run, show)
         if Podcast.objects.filter(slug=slug).exists():
             raise ImportRefused(f"The slug “{slug}” is taken; choose another (--slug).")
     plan = Plan(podcast=podcast)
@@ -231,11 +297,9 @@ def plan_import(run: ImportRun, show: SourceShow, *, user) -> Plan:
             plan.problems.append(_problem(item.guid, item.unusable, dropped=True))
         elif len(item.guid) > GUID_MAX_CHARS:
             why = f"a guid longer than {GUID_MAX_CHARS} characters"
-            plan.problems.append(_problem(item.guid[:200], why, dropped=True))
+            plan.problems.append(_problem(item.guid, why, dropped=True))
         elif item.guid in seen:
-            plan.problems.append(
-                _problem(item.guid, "a second item with the same guid", dropped=True)
-            )
+            plan.problems.append(_problem(item.guid, DUPLICATE_GUID, dropped=True))
         elif existing.get(item.guid, Episode.Status.DRAFT) != Episode.Status.DRAFT:
             plan.already_imported.append(item)
         else:
@@ -287,11 +351,15 @@ def _save_podcast(
         language = show.language
         try:
             language_validator(language)
+            if len(language) > _LANGUAGE_MAX:
+                raise ValidationError("too long")
         except ValidationError:
-            problems.append(_problem("", f"language “{language}” is not a language tag; set “en”"))
+            problems.append(
+                _problem("", f"language “{language[:100]}” is not a language tag; set “en”")
+            )
             language = "en"
         podcast = Podcast(
-            slug=run.slug or slugify(show.title)[:64] or "imported-show",
+            slug=new_show_slug(run, show),
             title=show.title[:255] or "Imported show",
             description=show.description_html,
             author=show.author[:255],
@@ -302,7 +370,7 @@ def _save_podcast(
             second_category=second,
             explicit=show.explicit,
             show_type=show.show_type,
-            link=show.link[:200],
+            link=_web_link(show.link, problems),
             copyright=show.copyright[:255],
             podcast_guid=_podcast_guid(show, problems),
             locked=True if show.locked is None else show.locked,
@@ -412,10 +480,11 @@ def _insert(podcast: Podcast, episodes: list[Episode]) -> None:
 
 
 def _free_slug(title: str, taken: set[str]) -> str:
-    """Like :func:`episodes.ingest.create_episode`: the title's slug, a random suffix if taken."""
+    """Like :func:`episodes.ingest.create_episode`: the title's slug, a random suffix if
+    taken or one the show's site uses (an episode titled "Feed")."""
     base = slugify(title)[:90] or "episode"
     slug = base
-    while slug in taken:
+    while slug in taken or slug in RESERVED_EPISODE_SLUGS:
         slug = f"{base}-{secrets.token_hex(3)}"
     taken.add(slug)
     return slug
@@ -592,6 +661,15 @@ def run_feed_import(run_id: int) -> str:
     except ImportRefused as exc:
         run.mark_failed(str(exc))
         return "refused"
+    except Exception as exc:
+        # Never a run left "running" for its page to poll forever: what was imported
+        # stays, and importing the same feed again resumes from there.
+        log.exception("Import #%s broke off", run.pk)
+        run.mark_failed(
+            f"The import broke off ({type(exc).__name__}: {str(exc)[:300]}). "
+            "What was imported is kept; import the same feed again to resume."
+        )
+        return "failed"
     return "imported"
 
 

@@ -42,7 +42,18 @@ def test_the_prefix_goes_before_every_enclosure_url(make_podcast, make_published
 
 
 @pytest.mark.parametrize(
-    "bad", ["http://op3.dev/e/", "https://op3.dev/e", "javascript:alert(1)//", "op3.dev/e/"]
+    "bad",
+    [
+        "http://op3.dev/e/",
+        "https://op3.dev/e",
+        "javascript:alert(1)//",
+        "op3.dev/e/",
+        # The media's host and path would land in a fragment or a query: no app reaches it.
+        "https://op3.dev/e/#/",
+        "https://op3.dev/e/?to=/",
+        "https://user@op3.dev/e/",
+        "https://op3.dev/e /",
+    ],
 )
 def test_a_prefix_that_is_not_an_https_redirect_prefix_is_refused(make_podcast, bad):
     podcast = make_podcast()

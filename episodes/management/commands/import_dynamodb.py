@@ -11,7 +11,13 @@ from tqdm import tqdm
 
 from episodes.importers.dynamodb import TableError, read_table
 from episodes.importers.parity import parity_report
-from episodes.importers.shows import ImportRefused, Progress, import_show
+from episodes.importers.shows import (
+    ImportRefused,
+    Progress,
+    check_show_slug,
+    import_show,
+    slug_from,
+)
 from episodes.management.commands.import_feed import Command as ImportFeed
 from episodes.models import ImportRun
 from podcasthost.broker import require_broker
@@ -49,13 +55,19 @@ class Command(BaseCommand):
         err = getattr(self.stderr, "_out", sys.stderr)
         clean = True
         for podcast_id, show in shows.items():
+            slug = _slug_of(podcast_id)
             run = ImportRun.objects.create(
                 kind=ImportRun.Kind.DYNAMODB,
                 source=f"dynamodb://{table}/{podcast_id}",
-                slug=podcast_id[:64].lower(),
+                slug=slug,
                 requested_by=user,
             )
             self.stdout.write(f"show {podcast_id}: {len(show.items)} episodes found")
+            if slug != podcast_id.lower():
+                self.stdout.write(
+                    f"show {podcast_id}: slug “{slug}”: the podcastId cannot be a slug here, "
+                    f"so its feed moves to {slug}/feed.xml (redirect the old path)"
+                )
             with tqdm(desc="media downloaded", unit="file", file=err) as bar:
                 progress = Progress(
                     on_found=lambda items, media, bar=bar: bar.reset(total=media),
@@ -75,3 +87,12 @@ class Command(BaseCommand):
             clean = clean and report.clean
         if not clean:
             sys.exit(1)
+
+
+def _slug_of(podcast_id: str) -> str:
+    """The podcastId as the slug (the feed keeps its path) if it can be one, else a slug of it."""
+    try:
+        check_show_slug(podcast_id.lower())
+    except ImportRefused:
+        return slug_from(podcast_id)
+    return podcast_id.lower()

@@ -13,6 +13,7 @@ from episodes.importers.parity import parity_report
 from episodes.importers.shows import (
     ImportRefused,
     Progress,
+    check_show_slug,
     import_show,
     plan_import,
     read_feed_source,
@@ -59,6 +60,8 @@ class Command(BaseCommand):
             if user is None:
                 raise CommandError(f"No user {opts['member']!r}.")
         try:
+            if slug:
+                check_show_slug(slug)  # before the feed is fetched: a typo costs nothing
             show = read_feed_source(source)
         except ImportRefused as exc:
             raise CommandError(str(exc)) from exc
