@@ -65,12 +65,29 @@ def _release() -> None:
 class _Window:
     """A :class:`ListeningWindow` row while a batch is counted (plain, for speed)."""
 
-    __slots__ = ("counted", "dirty", "listener", "pk", "ranges", "rendition_id", "started_at")
+    __slots__ = (
+        "before",
+        "counted",
+        "dirty",
+        "listener",
+        "pk",
+        "ranges",
+        "rendition_id",
+        "started_at",
+    )
 
-    def __init__(self, pk, rendition_id, listener, started_at, ranges, counted) -> None:
-        self.pk, self.rendition_id, self.listener = pk, rendition_id, listener
+    def __init__(self, pk, rendition_id, listener, before, started_at, ranges, counted) -> None:
+        self.pk, self.rendition_id, self.listener, self.before = pk, rendition_id, listener, before
         self.started_at, self.ranges, self.counted = started_at, ranges, counted
         self.dirty = False
+
+    def lookup_keys(self) -> list[tuple[int, str]]:
+        """Where requests find this window: by the listener's hash with the salt of
+        the day it opened, and with the day before's (a late line from before midnight)."""
+        keys = [(self.rendition_id, self.listener)]
+        if self.before:
+            keys.append((self.rendition_id, self.before))
+        return keys
 
 
 _EVENT_FIELDS = (
@@ -167,15 +184,23 @@ def _load_windows(batch: list[tuple]) -> dict[tuple[int, str], list[_Window]]:
     listeners = sorted({e[3] for e in batch} | {e[4] for e in batch})
     earliest, latest = batch[0][1], batch[-1][1]
     windows: dict[tuple[int, str], list[_Window]] = {}
+    loaded: set[int] = set()
     for i in range(0, len(listeners), _IN_CHUNK):
+        chunk = listeners[i : i + _IN_CHUNK]
         rows = ListeningWindow.objects.filter(
-            listener__in=listeners[i : i + _IN_CHUNK],
+            Q(listener__in=chunk) | Q(listener_before__in=chunk),
             started_at__gt=earliest - rules.WINDOW,
             started_at__lt=latest + rules.WINDOW,
-        ).values_list("pk", "rendition_id", "listener", "started_at", "ranges", "counted")
+        ).values_list(
+            "pk", "rendition_id", "listener", "listener_before", "started_at", "ranges", "counted"
+        )
         for row in rows:
+            if row[0] in loaded:  # found by both hashes, in two chunks
+                continue
+            loaded.add(row[0])
             window = _Window(*row)
-            windows.setdefault((window.rendition_id, window.listener), []).append(window)
+            for key in window.lookup_keys():
+                windows.setdefault(key, []).append(window)
     return windows
 
 
@@ -183,6 +208,7 @@ def _count_batch(batch: list[tuple], facts: dict[int, tuple[int, int, int]]) -> 
     _rendition_facts({e[2] for e in batch}, facts)
     windows = _load_windows(batch)
     created: list[_Window] = []
+    touched: list[_Window] = []
     episodes: Counter[tuple[int, date]] = Counter()
     apps: Counter[tuple[int, date, str]] = Counter()
     devices: Counter[tuple[int, date, str, str]] = Counter()
@@ -192,9 +218,12 @@ def _count_batch(batch: list[tuple], facts: dict[int, tuple[int, int, int]]) -> 
             at, windows.get((rendition_id, listener), ()), windows.get((rendition_id, before), ())
         )
         if window is None:
-            window = _Window(None, rendition_id, listener, at, [], False)
-            windows.setdefault((rendition_id, listener), []).append(window)
+            window = _Window(None, rendition_id, listener, before, at, [], False)
+            for key in window.lookup_keys():
+                windows.setdefault(key, []).append(window)
             created.append(window)
+        elif not window.dirty:
+            touched.append(window)
         window.dirty = True
         if at < window.started_at:  # a late log line from before the window opened
             window.started_at = at
@@ -207,18 +236,16 @@ def _count_batch(batch: list[tuple], facts: dict[int, tuple[int, int, int]]) -> 
             devices[podcast_id, day, device, os] += 1
     insert_rows(
         ListeningWindow,
-        ("rendition_id", "listener", "started_at", "ranges", "counted"),
-        ((w.rendition_id, w.listener, w.started_at, w.ranges, w.counted) for w in created),
+        ("rendition_id", "listener", "listener_before", "started_at", "ranges", "counted"),
+        (
+            (w.rendition_id, w.listener, w.before, w.started_at, w.ranges, w.counted)
+            for w in created
+        ),
     )
     update_rows(
         ListeningWindow,
         ("started_at", "ranges", "counted"),
-        (
-            (w.started_at, w.ranges, w.counted, w.pk)
-            for group in windows.values()
-            for w in group
-            if w.dirty and w.pk is not None
-        ),
+        ((w.started_at, w.ranges, w.counted, w.pk) for w in touched),
     )
     for (episode_id, day), n in episodes.items():
         _add(EpisodeDownloadDay, n, episode_id=episode_id, day=day)

@@ -2,9 +2,10 @@
 
 A file is read as a stream (gzip or plain) and recorded in one transaction
 together with its :class:`~feeds.analytics.models.ProcessedLogFile` row,
-whose unique name (``s3://bucket/key``, or a local file's base name — CloudFront
-names every delivery uniquely) makes a replay a no-op. A crash mid-file
-leaves nothing behind, so the file is simply read again.
+named by the file's base name (:func:`delivery_name`): CloudFront names every
+delivery uniquely, so a replay is a no-op whether the file comes from the log
+bucket or as a local copy of it. A crash mid-file leaves nothing behind, so
+the file is simply read again.
 """
 
 from __future__ import annotations
@@ -95,6 +96,15 @@ def _content(raw: IO[bytes]) -> Iterator[IO[bytes]]:
         yield stream
 
 
+def delivery_name(location: str) -> str:
+    """The name a log file is recorded by: its base name (``E2ABC.2026-11-30-09.a1b2.gz``).
+
+    CloudFront's delivery names hold the distribution, the hour and a unique
+    id, so ``s3://logs/cdn/E2….gz`` and a downloaded ``./E2….gz`` are one file.
+    """
+    return location.rstrip("/").rsplit("/", 1)[-1] or location
+
+
 def ingest_stream(
     name: str,
     opener: Callable[[], IO[bytes]],
@@ -103,21 +113,24 @@ def ingest_stream(
     paths: dict[str, int] | None = None,
     maker: EventMaker | None = None,
 ) -> FileResult:
-    """Record the events of the log file ``name`` unless it was processed before.
+    """Record the events of the log file ``name`` (where it is read from) unless
+    the same delivery (:func:`delivery_name`) was processed before.
 
     Raises :class:`LogSourceError` if the file cannot be read or is not a log
-    (nothing is recorded then); malformed lines are counted, not raised.
+    (no line of it can be read); nothing is recorded then. Malformed lines
+    among readable ones are counted, not raised.
     """
     paths = rendition_paths() if paths is None else paths
     maker = maker or EventMaker(DownloadEvent.Source.CLOUDFRONT)
     result = FileResult(name)
-    if ProcessedLogFile.objects.filter(name=name).exists():
+    delivery = delivery_name(name)
+    if ProcessedLogFile.objects.filter(name=delivery).exists():
         result.already = True
         return result
     parser = LogParser()
     try:
         with transaction.atomic():
-            record = ProcessedLogFile.objects.create(name=name, processed_at=now)
+            record = ProcessedLogFile.objects.create(name=delivery, processed_at=now)
             with opener() as raw, _content(raw) as stream:
                 coalescer = Coalescer(maker)
                 fast = BlockCounter(parser, paths, maker)
@@ -130,6 +143,13 @@ def ingest_stream(
                         block = block[end:]
                     if block and (FAST_PATH is False or not fast.take(block)):
                         _scan_lines(block, parser, paths, coalescer, result.ignored)
+                if parser.lines and parser.skipped >= parser.lines:
+                    # An error page or another file saved under the log's name: recording
+                    # it would make the real file, fetched again, count as seen.
+                    raise LogSourceError(
+                        f"{name}: not a CloudFront log (none of its {parser.lines:,} "
+                        "lines could be read); nothing recorded"
+                    )
                 coalescer.flush()
                 fast.flush()
                 result.events = coalescer.requests + fast.requests

@@ -83,7 +83,11 @@ class DownloadEvent(models.Model):
 
 class ListeningWindow(models.Model):
     rendition = models.ForeignKey(Rendition, on_delete=models.CASCADE, related_name="+")
+    # The opening request's listener hashes (see DownloadEvent): with the
+    # before-hash, a log line from before midnight delivered late still finds
+    # the window a request after midnight opened.
     listener = models.CharField(max_length=32)
+    listener_before = models.CharField(max_length=32, blank=True, default="")
     started_at = models.DateTimeField()
     # Sorted, disjoint [first, last] byte ranges heard so far.
     ranges = models.JSONField(default=list)

@@ -16,7 +16,8 @@ events with :func:`merge_range` and :func:`threshold_bytes`.
   salt is deleted two days after its day, when no window can need it.
 * One listener's byte ranges of one rendition within 24 hours are merged
   (overlaps count once) and make one download once they cover one minute of
-  audio at the rendition's bitrate, or the whole file if it is shorter.
+  audio at the rendition's bitrate, or the whole file if it is shorter (but
+  for the bytes a range probe fetches: :func:`threshold_bytes`).
 """
 
 from __future__ import annotations
@@ -86,13 +87,21 @@ def store_events(events: list[Event]) -> int:
 
 
 def threshold_bytes(*, bitrate: int | None, size_bytes: int, preset: str = "") -> int:
-    """Bytes a listener must fetch for a download: one minute of audio, or the whole file."""
+    """Bytes a listener must fetch for a download: one minute of audio, or the whole file.
+
+    The whole file less :data:`PROBE_MAX_BYTES`: a player that probes with
+    ``bytes=0-1`` and then fetches ``bytes=2-`` has the whole file, but the
+    probe's bytes are ignored (never merged), so they cannot be required.
+    """
     if not bitrate:
         try:
             bitrate = get_preset(preset).bitrate
         except KeyError:
             bitrate = 128_000
-    return max(1, min(bitrate * MINIMUM_SECONDS // 8, size_bytes))
+    minute = bitrate * MINIMUM_SECONDS // 8
+    if size_bytes <= minute:
+        return max(1, size_bytes - PROBE_MAX_BYTES)
+    return minute
 
 
 def merge_range(ranges: list[list[int]], first: int, last: int) -> list[list[int]]:

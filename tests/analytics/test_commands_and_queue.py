@@ -110,6 +110,22 @@ def test_ingest_cdn_logs_reads_an_s3_prefix(log_bucket, rendition):
     assert downloads() == 2
 
 
+def test_a_log_file_read_from_s3_and_then_as_a_local_copy_counts_once(
+    log_bucket, rendition, tmp_path
+):
+    local = write_log(tmp_path / "E2.2026-11-30-09.aaaa.gz", [cf_line(T0)])
+    log_bucket["s3"].put_object(
+        Bucket="cdn-logs", Key="cdn/E2.2026-11-30-09.aaaa.gz", Body=local.read_bytes()
+    )
+
+    run("ingest_cdn_logs", "s3://cdn-logs/cdn/")
+    again = run("ingest_cdn_logs", str(local))
+
+    assert "already processed" in again, again
+    assert downloads() == 1
+    assert list(ProcessedLogFile.objects.values_list("name", flat=True)) == [local.name]
+
+
 def test_an_empty_s3_prefix_is_an_error(log_bucket, rendition):
     with pytest.raises(CommandError, match="no log files there"):
         run("ingest_cdn_logs", "s3://cdn-logs/nothing/")

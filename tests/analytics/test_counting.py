@@ -14,6 +14,7 @@ from feeds.analytics.models import (
     DeviceDownloadDay,
     DownloadEvent,
     EpisodeDownloadDay,
+    ListeningWindow,
     ProcessedLogFile,
 )
 from feeds.analytics.pipeline import ingest_log_sources
@@ -99,6 +100,19 @@ def test_a_repeat_within_24_hours_across_midnight_is_the_same_download(tmp_path,
     assert downloads(rendition) == 1
 
 
+def test_a_late_line_from_before_midnight_joins_the_window_opened_after_it(tmp_path, rendition):
+    # The hour-00 log is counted first; the hour-23 log of the day before arrives later.
+    midnight = T0.replace(hour=0) + timedelta(days=1)
+    ingest(tmp_path, [cf_line(midnight + timedelta(minutes=10))], name="E2.2026-12-01-00.bb.gz")
+    assert downloads(rendition) == 1
+
+    ingest(tmp_path, [cf_line(midnight - timedelta(minutes=10))], name="E2.2026-11-30-23.aa.gz")
+
+    # One listener, one file, 20 minutes apart: still one download, now on the earlier day.
+    assert downloads(rendition) == 1
+    assert ListeningWindow.objects.get().started_at == midnight - timedelta(minutes=10)
+
+
 def test_overlapping_ranges_count_once_toward_the_minute(tmp_path, rendition):
     # The same 40 seconds fetched three times is still 40 seconds: no download.
     forty_seconds = MINUTE_BYTES * 2 // 3
@@ -137,6 +151,25 @@ def test_a_file_shorter_than_a_minute_counts_when_fetched_whole(tmp_path, rendit
     assert downloads(rendition) == 1
 
 
+def test_a_short_file_fetched_whole_after_a_range_probe_counts(tmp_path, rendition):
+    # bytes=0-1 (ignored, as every probe) then bytes=2- : the whole 30-second file.
+    rendition.size_bytes = 30_000
+    rendition.save()
+
+    ingest(tmp_path, [cf_line(T0, first=0, last=1), cf_line(T0, first=2, last=29_999)])
+
+    assert downloads(rendition) == 1
+
+
+def test_a_short_file_fetched_all_but_its_end_does_not_count(tmp_path, rendition):
+    rendition.size_bytes = 30_000
+    rendition.save()
+
+    ingest(tmp_path, [cf_line(T0, first=0, last=29_000)])
+
+    assert downloads(rendition) == 0
+
+
 def test_only_get_200_206_counts(tmp_path, rendition):
     lines = [
         cf_line(T0, method="HEAD", agent=OVERCAST),
@@ -167,6 +200,20 @@ def test_malformed_lines_are_counted_as_skipped_and_the_rest_counts(tmp_path, re
     assert result.events == 1
     assert downloads(rendition) == 1
     assert ProcessedLogFile.objects.get().skipped == 5
+
+
+def test_a_file_that_is_no_log_is_refused_and_the_real_one_counts_later(tmp_path, rendition):
+    # An S3 error document saved under the log's name, then the real file.
+    path = tmp_path / "E2.2026-11-30-09.a1b2.gz"
+    path.write_bytes(b'<?xml version="1.0"?>\n<Error><Code>AccessDenied</Code></Error>\n')
+
+    [refused] = ingest_log_sources([str(path)], now=T0)
+
+    assert "not a CloudFront log (none of its 2 lines could be read)" in str(refused)
+    assert not ProcessedLogFile.objects.exists()
+    write_log(path, [cf_line(T0)])
+    [counted] = ingest_log_sources([str(path)], now=T0)
+    assert counted.events == 1
 
 
 def test_the_same_log_file_processed_twice_counts_once(tmp_path, rendition):
