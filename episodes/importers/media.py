@@ -77,8 +77,11 @@ def _download_url(url: str, path: Path, limit: int, session: FetchSession | None
                     f"The enclosure {url} is {answer.content_length:,} bytes; "
                     f"the limit (UPLOAD_MAX_BYTES) is {limit:,}."
                 )
+            # A server dripping bytes (each within the read timeout) must not hold one
+            # of the import's download slots for ever.
+            deadline = time.monotonic() + settings.IMPORT_MEDIA_TIMEOUT_SECONDS
             with path.open("wb") as f:
-                for chunk in answer.chunks(max_bytes=limit):
+                for chunk in answer.chunks(max_bytes=limit, deadline=deadline):
                     f.write(chunk)
                     size += len(chunk)
     except FetchError as exc:

@@ -14,6 +14,9 @@ urllib3 (already installed with botocore) does the HTTP; bodies are streamed.
 from __future__ import annotations
 
 import contextlib
+import heapq
+import itertools
+import os
 import socket
 import threading
 import time
@@ -58,18 +61,15 @@ class Fetched:
     def chunks(self, *, max_bytes: int, deadline: float | None = None) -> Iterator[bytes]:
         """The body in chunks; :class:`FetchError` past ``max_bytes`` or ``deadline``.
 
-        With a ``deadline``, each chunk is what one read brings (``read1``), so a
-        server dripping a byte at a time is stopped at the deadline, not after
-        ``CHUNK_BYTES`` have trickled in (each read still ends at the read timeout).
+        The ``deadline`` (a ``time.monotonic()`` value) holds even against a
+        server dripping a byte at a time, each within the read timeout: at the
+        deadline one watchdog thread shuts the socket's reading side, ending the read
+        under way.
         """
         total = 0
-        if deadline is None:
-            pieces = self.response.stream(CHUNK_BYTES, decode_content=True)
-        else:
-            read1 = self.response.read1
-            pieces = iter(lambda: read1(CHUNK_BYTES, decode_content=True), b"")
+        watch = None if deadline is None else _WATCHDOG.watch(deadline, self.response)
         try:
-            for chunk in pieces:
+            for chunk in self.response.stream(CHUNK_BYTES, decode_content=True):
                 total += len(chunk)
                 if total > max_bytes:
                     raise FetchError(f"{self.url} is larger than the limit of {max_bytes:,} bytes.")
@@ -77,7 +77,66 @@ class Fetched:
                     raise FetchError(f"{self.url} took too long to download.")
                 yield chunk
         except (urllib3.exceptions.HTTPError, OSError) as exc:
+            if deadline is not None and time.monotonic() >= deadline:
+                raise FetchError(f"{self.url} took too long to download.") from exc
             raise FetchError(f"{self.url}: the download broke off ({_reason(exc)}).") from exc
+        finally:
+            if watch is not None:
+                _WATCHDOG.cancel(watch)
+
+
+class _Watchdog:
+    """One thread that ends the reads of responses past their deadlines.
+
+    It shuts a late response's socket for reading, which ends the read under
+    way (it sees the stream end). One thread for all downloads: a timer thread
+    each cost more than a small download itself (measured).
+    """
+
+    def __init__(self) -> None:
+        self._reset()
+        os.register_at_fork(after_in_child=self._reset)
+
+    def _reset(self) -> None:
+        self._cond = threading.Condition()
+        self._heap: list[list] = []  # [deadline, order, response or None once cancelled]
+        self._order = itertools.count()
+        self._thread: threading.Thread | None = None
+
+    def watch(self, deadline: float, response: urllib3.BaseHTTPResponse) -> list:
+        entry = [deadline, next(self._order), response]
+        with self._cond:
+            heapq.heappush(self._heap, entry)
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, name="fetch-deadlines")
+                self._thread.daemon = True
+                self._thread.start()
+            elif self._heap[0] is entry:
+                self._cond.notify()
+        return entry
+
+    def cancel(self, entry: list) -> None:
+        entry[2] = None  # dropped when its deadline comes up
+
+    def _run(self) -> None:
+        with self._cond:
+            while True:
+                while self._heap and self._heap[0][2] is None:
+                    heapq.heappop(self._heap)
+                if not self._heap:
+                    self._cond.wait()
+                    continue
+                wait = self._heap[0][0] - time.monotonic()
+                if wait > 0:
+                    self._cond.wait(wait)
+                    continue
+                response = heapq.heappop(self._heap)[2]
+                # ValueError, RuntimeError: done and back in its pool meanwhile.
+                with contextlib.suppress(ValueError, RuntimeError, OSError):
+                    response.shutdown()
+
+
+_WATCHDOG = _Watchdog()
 
 
 def _reason(exc: BaseException) -> str:

@@ -16,8 +16,11 @@ from django.urls import reverse
 from moto import mock_aws
 
 from episodes.importers import shows
+from episodes.importers.media import MediaError, download_media
 from episodes.importers.shows import ImportRefused, fetch_feed
+from episodes.importers.source import SourceMedia
 from episodes.models import RESERVED_EPISODE_SLUGS, RESERVED_SLUGS, Episode, ImportRun, Podcast
+from episodes.uploads import uploads_storage
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -207,21 +210,22 @@ def test_a_language_tag_longer_than_its_column_becomes_en(tmp_path):
     assert "is not a language tag; set “en”" in out
 
 
-def test_the_feed_time_limit_holds_against_a_server_dripping_bytes(settings):
-    settings.IMPORT_FEED_TIMEOUT_SECONDS = 1.0
-    settings.IMPORT_READ_TIMEOUT_SECONDS = 2.0
-    body = feed(item())
+@pytest.fixture
+def dripping_server():
+    """A server answering with a byte every 0.5 s (never a read timeout); its URL."""
 
     class Drip(BaseHTTPRequestHandler):
         def log_message(self, *args):
             pass
 
         def do_GET(self):
+            is_feed = self.path.endswith(".xml")
+            body = feed(item()) if is_feed else b"ID3" + b"\0" * 100
             self.send_response(200)
-            self.send_header("Content-Type", "application/rss+xml")
+            self.send_header("Content-Type", "application/rss+xml" if is_feed else "audio/mpeg")
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
-            for i in range(20):  # a byte every 0.5 s: never a read timeout
+            for i in range(20):  # 20 bytes in 10 s, then the answer breaks off
                 try:
                     self.wfile.write(body[i : i + 1])
                     self.wfile.flush()
@@ -231,13 +235,28 @@ def test_the_feed_time_limit_holds_against_a_server_dripping_bytes(settings):
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Drip)
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        with pytest.raises(ImportRefused, match="took too long"):
-            # Read to its end, the drip would break off after 10 s ("broke off").
-            fetch_feed(f"http://127.0.0.1:{server.server_address[1]}/f.xml")
-    finally:
-        server.shutdown()
-        server.server_close()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+def test_the_feed_time_limit_holds_against_a_server_dripping_bytes(settings, dripping_server):
+    settings.IMPORT_FEED_TIMEOUT_SECONDS = 1.0
+    settings.IMPORT_READ_TIMEOUT_SECONDS = 2.0
+
+    # Read to its end, the drip would break off after 10 s ("broke off").
+    with pytest.raises(ImportRefused, match="took too long"):
+        fetch_feed(f"{dripping_server}/f.xml")
+
+
+def test_an_enclosure_dripping_bytes_fails_at_the_media_time_limit(settings, dripping_server):
+    settings.IMPORT_MEDIA_TIMEOUT_SECONDS = 1.0
+    settings.IMPORT_READ_TIMEOUT_SECONDS = 2.0
+
+    with pytest.raises(MediaError, match="took too long"):
+        download_media(SourceMedia(url=f"{dripping_server}/a.mp3"), "drip/a.mp3")
+
+    assert not uploads_storage().exists("drip/a.mp3")
 
 
 @pytest.mark.parametrize(
