@@ -12,11 +12,12 @@ from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
+from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from kombu.exceptions import OperationalError
 
-from episodes.importers.shows import ImportRefused, check_show_slug, import_status
-from episodes.models import ImportRun
+from episodes.importers.shows import ImportRefused, check_show_slug, import_status, live_run_of
+from episodes.models import ImportRun, Podcast
 from episodes.tasks import import_show
 
 
@@ -41,7 +42,8 @@ class ImportShowForm(forms.Form):
 
     def clean_slug(self) -> str:
         slug = self.cleaned_data["slug"]
-        if slug:
+        # An existing show's slug (made under older rules, too): the import resumes it.
+        if slug and not Podcast.objects.filter(slug=slug).exists():
             try:
                 check_show_slug(slug)
             except ImportRefused as exc:
@@ -79,6 +81,11 @@ def import_form(request: HttpRequest, admin_site) -> HttpResponse:
     _require_importer(request)
     form = ImportShowForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
+        # A second click, or the form sent again while that import is under way:
+        # its page, not a second import of the same feed.
+        live = live_run_of(form.cleaned_data["feed_url"], now=timezone.now())
+        if live is not None and live.requested_by_id == request.user.pk:
+            return redirect("admin:episodes_podcast_import_run", run_id=live.pk)
         with transaction.atomic():
             run = ImportRun.objects.create(
                 source=form.cleaned_data["feed_url"],

@@ -90,9 +90,13 @@ def validate_measurement_prefix(value: str) -> None:
     path: a query (``?``) or fragment (``#``, never sent to the server) would
     swallow them and no app could reach the file.
     """
-    parts = urlsplit(value)
+    try:
+        parts = urlsplit(value)
+    except ValueError:  # "https://[::1/e/": not even a URL
+        parts = None
     if (
-        not value.startswith("https://")
+        parts is None
+        or not value.startswith("https://")
         or not value.endswith("/")
         or len(value) < 12
         or not parts.hostname
@@ -1474,6 +1478,10 @@ class ImportRun(models.Model):
         for name, value in changes.items():
             if not isinstance(value, models.Expression):
                 setattr(self, name, value)
+
+    def touch(self) -> None:
+        """Say the run is alive (``updated_at``) while nothing else changes."""
+        self._write()
 
     def mark_running(self, *, now: datetime | None = None) -> None:
         """Start (or resume) the run: counters start again from what is left to do."""

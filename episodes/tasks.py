@@ -150,7 +150,15 @@ def resend_lost_notifications() -> str:
     return f"{len(events)} events, {len(deliveries)} deliveries"
 
 
-@task(autoretry_for=(OperationalError,))
+class ImportShowTask(PodcastTask):
+    """Exhausted retries fail the import visibly on its page, with the last error."""
+
+    def retries_exhausted(self, exc: BaseException, kwargs: dict[str, Any]) -> str:
+        shows.give_up(kwargs["run_id"], str(exc))
+        return "gave up"
+
+
+@task(base=ImportShowTask, autoretry_for=(OperationalError,))
 def import_show(*, run_id: int) -> str:
     """Run or resume one import started in the admin (``shows.run_feed_import``).
 

@@ -76,6 +76,9 @@ class Fetched:
                 if deadline is not None and time.monotonic() > deadline:
                     raise FetchError(f"{self.url} took too long to download.")
                 yield chunk
+            if watch is not None and _Watchdog.fired(watch):
+                # Cut off where the body has no length: the stream merely "ended" there.
+                raise FetchError(f"{self.url} took too long to download.")
         except (urllib3.exceptions.HTTPError, OSError) as exc:
             if deadline is not None and time.monotonic() >= deadline:
                 raise FetchError(f"{self.url} took too long to download.") from exc
@@ -104,7 +107,8 @@ class _Watchdog:
         self._thread: threading.Thread | None = None
 
     def watch(self, deadline: float, response: urllib3.BaseHTTPResponse) -> list:
-        entry = [deadline, next(self._order), response]
+        """Cut ``response`` off at ``deadline``; the entry, for :meth:`cancel` and :meth:`fired`."""
+        entry = [deadline, next(self._order), response, False]
         with self._cond:
             heapq.heappush(self._heap, entry)
             if self._thread is None or not self._thread.is_alive():
@@ -116,7 +120,13 @@ class _Watchdog:
         return entry
 
     def cancel(self, entry: list) -> None:
-        entry[2] = None  # dropped when its deadline comes up
+        with self._cond:
+            entry[2] = None  # dropped when its deadline comes up
+
+    @staticmethod
+    def fired(entry: list) -> bool:
+        """Whether the deadline cut the response off."""
+        return entry[3]
 
     def _run(self) -> None:
         with self._cond:
@@ -130,9 +140,11 @@ class _Watchdog:
                 if wait > 0:
                     self._cond.wait(wait)
                     continue
-                response = heapq.heappop(self._heap)[2]
-                # ValueError, RuntimeError: done and back in its pool meanwhile.
-                with contextlib.suppress(ValueError, RuntimeError, OSError):
+                entry = heapq.heappop(self._heap)
+                response, entry[2], entry[3] = entry[2], None, True
+                # Any error (done and back in its pool meanwhile: nothing to cut) must
+                # not end this thread: every other deadline depends on it.
+                with contextlib.suppress(Exception):
                     response.shutdown()
 
 

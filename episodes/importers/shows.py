@@ -20,14 +20,15 @@ import uuid
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
+from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.core.validators import URLValidator, validate_slug
-from django.db import close_old_connections, transaction
+from django.db import DatabaseError, IntegrityError, close_old_connections, transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
@@ -65,6 +66,10 @@ FALLBACK_CATEGORY = "Society & Culture"
 GUID_MAX_CHARS = Episode._meta.get_field("guid").max_length
 #: How often the downloads finished meanwhile are recorded (and the progress moves).
 RECORD_EVERY_SECONDS = 0.25
+#: A running import touches its run at least this often, even while one long
+#: download is all that happens: a run silent for :data:`ALIVE_SECONDS` is dead.
+HEARTBEAT_SECONDS = 60
+ALIVE_SECONDS = 5 * HEARTBEAT_SECONDS
 
 
 class ImportRefused(Exception):
@@ -277,6 +282,25 @@ def _web_link(link: str, problems: list[dict]) -> str:
     return link
 
 
+def live_run_of(source: str, *, now: datetime) -> ImportRun | None:
+    """The newest import of ``source`` that is queued or running and was heard from
+    within :data:`ALIVE_SECONDS`; else ``None``.
+
+    Only a hint for the admin form (a second click goes to the first run's
+    page): a run whose process was killed looks alive for that long, and
+    running an import again is how it resumes.
+    """
+    return (
+        ImportRun.objects.filter(
+            source=source,
+            status__in=[ImportRun.Status.QUEUED, ImportRun.Status.RUNNING],
+            updated_at__gt=now - timedelta(seconds=ALIVE_SECONDS),
+        )
+        .order_by("-pk")
+        .first()
+    )
+
+
 def plan_import(run: ImportRun, show: SourceShow, *, user) -> Plan:
     """What importing ``show`` would do; writes nothing. Raises :class:`ImportRefused`."""
     check_ownership(show, user=user, owner_confirmed=run.owner_confirmed)
@@ -291,8 +315,17 @@ def plan_import(run: ImportRun, show: SourceShow, *, user) -> Plan:
     existing = {}
     if podcast is not None:
         existing = dict(podcast.episodes.values_list("guid", "status"))
+    # Imports before guids were kept verbatim squeezed the spaces inside them:
+    # such an episode is still the item's (apps know it by the stored guid).
+    squeezed = {" ".join(guid.split()): guid for guid in existing}
     seen: set[str] = set()
     for item in show.items:
+        stored = squeezed.get(" ".join(item.guid.split()))
+        if item.guid not in existing and stored is not None:
+            plan.problems.append(
+                _problem(stored, f"guid kept as first imported (the feed's is {item.guid!r})")
+            )
+            item.guid = stored
         if item.unusable:
             plan.problems.append(_problem(item.guid, item.unusable, dropped=True))
         elif len(item.guid) > GUID_MAX_CHARS:
@@ -375,18 +408,57 @@ def _save_podcast(
             podcast_guid=_podcast_guid(show, problems),
             locked=True if show.locked is None else show.locked,
         )
-        with transaction.atomic():
-            podcast.save()
-            if user is not None:
-                podcast.members.add(user)
+        try:
+            with transaction.atomic():
+                podcast.save()
+                if user is not None:
+                    podcast.members.add(user)
+                run.podcast = podcast
+                run.save(update_fields=["podcast"])
+        except IntegrityError:
+            # Another run of the same feed created the show a moment ago (a double
+            # click): this run goes on into that show, as a re-run would.
+            podcast = find_podcast(run, show)
+            if podcast is None or (user is not None and not podcast.is_managed_by(user)):
+                raise ImportRefused(
+                    "The show's slug or podcast:guid was taken while this import started; "
+                    "try again (with another --slug if the slug is taken)."
+                ) from None
             run.podcast = podcast
             run.save(update_fields=["podcast"])
     elif run.podcast_id != podcast.pk:
         run.podcast = podcast
         run.save(update_fields=["podcast"])
     if show.image_url and not podcast.cover:
-        _import_artwork(show.image_url, "", problems, lambda n, d: podcast.cover.save(n, d))
+        _import_artwork(
+            show.image_url, "", problems, lambda n, d: _store_artwork(podcast, "cover", n, d)
+        )
+    if not Podcast.objects.filter(pk=podcast.pk).exists():
+        raise ImportRefused(f"The show “{podcast.slug}” was deleted during the import.")
     return podcast
+
+
+def _store_artwork(obj: Podcast | Episode, field: str, name: str, data: ContentFile) -> str:
+    """Store artwork as ``obj``'s ``field`` unless its row has some by now; a problem or "".
+
+    One conditional UPDATE, never a ``save()`` of the in-memory copy: that
+    would undo the creator's edits made during the download, or bring back
+    a show or episode deleted meanwhile.
+    """
+    file = getattr(obj, field)
+    file.save(name, data, save=False)  # writes the file; file.name is where
+    stored = (
+        type(obj)
+        .objects.filter(pk=obj.pk, **{field: ""})
+        .update(**{field: file.name, "updated_at": timezone.now()})
+    )
+    if stored:
+        if isinstance(obj, Podcast):
+            request_publish(obj.pk, now=timezone.now())  # no save(), so no receiver did
+        return ""
+    file.storage.delete(file.name)
+    setattr(obj, field, type(obj).objects.filter(pk=obj.pk).values_list(field, flat=True).first())
+    return "artwork set here during the import was kept; the feed's was not used"
 
 
 def _import_artwork(url: str, guid: str, problems: list[dict], save) -> None:
@@ -400,7 +472,10 @@ def _import_artwork(url: str, guid: str, problems: list[dict], save) -> None:
     if any("not an image" in p for p in found):
         problems.append(_problem(guid, f"artwork {url} is not an image; not imported"))
         return
-    save(name, ContentFile(data))
+    kept = save(name, ContentFile(data))
+    if kept:
+        problems.append(_problem(guid, kept))
+        return
     for p in found:
         problems.append(_problem(guid, f"artwork imported as is, but Apple will refuse it: {p}"))
 
@@ -515,7 +590,9 @@ def _download_all(run: ImportRun, todo, show: SourceShow, problems, progress: Pr
                 pending[pool.submit(_download, *job)] = (episode, item, key)
             last = -RECORD_EVERY_SECONDS
             while pending:
-                wait(pending, return_when=FIRST_COMPLETED)
+                if not wait(pending, HEARTBEAT_SECONDS, return_when=FIRST_COMPLETED).done:
+                    run.touch()  # one long download: still alive
+                    continue
                 # The first download is recorded at once; then at most every
                 # RECORD_EVERY_SECONDS, with all that finished meanwhile.
                 gap = last + RECORD_EVERY_SECONDS - time.monotonic()
@@ -541,8 +618,18 @@ def _download_all(run: ImportRun, todo, show: SourceShow, problems, progress: Pr
             # Stored but never recorded: nothing refers to these files (a re-run
             # downloads the episodes again, under new keys).
             unrecorded = [*finished, *((future, *job) for future, job in pending.items())]
-            for future, _episode, _item, key in unrecorded:
-                if not future.cancelled() and future.exception() is None:
+            stored = [
+                key
+                for future, _episode, _item, key in unrecorded
+                if not future.cancelled() and future.exception() is None
+            ]
+            # A batch broken off after its commit (in the hooks that queue its
+            # processing) is recorded: its episodes' audio stays.
+            recorded = set(
+                Episode.objects.filter(source_key__in=stored).values_list("source_key", flat=True)
+            )
+            for key in stored:
+                if key not in recorded:
                     uploads_storage().delete_quietly(key)
             raise
 
@@ -562,10 +649,8 @@ def _attach_artwork(episode, item: SourceItem, show: SourceShow, problems: list[
     """The item's own artwork (not the show's), imported as is; flagged in ``problems``."""
     if item.image_url and item.image_url != show.image_url and not episode.image:
         _import_artwork(
-            item.image_url, item.guid, problems, lambda n, d: episode.image.save(n, d, save=False)
+            item.image_url, item.guid, problems, lambda n, d: _store_artwork(episode, "image", n, d)
         )
-        if episode.image:
-            episode.save(update_fields=["image", "updated_at"])
 
 
 def _record(run: ImportRun, finished: list, problems: list[dict]) -> None:
@@ -661,6 +746,8 @@ def run_feed_import(run_id: int) -> str:
     except ImportRefused as exc:
         run.mark_failed(str(exc))
         return "refused"
+    except (DatabaseError, SoftTimeLimitExceeded):
+        raise  # the task retries (a busy database) or is redelivered: the run resumes
     except Exception as exc:
         # Never a run left "running" for its page to poll forever: what was imported
         # stays, and importing the same feed again resumes from there.
@@ -671,6 +758,16 @@ def run_feed_import(run_id: int) -> str:
         )
         return "failed"
     return "imported"
+
+
+def give_up(run_id: int, reason: str) -> None:
+    """Fail the run ``run_id`` once its task has used up its retries."""
+    run = ImportRun.objects.filter(pk=run_id).first()
+    if run is not None and run.status not in (ImportRun.Status.DONE, ImportRun.Status.FAILED):
+        run.mark_failed(
+            f"The import kept failing ({reason[:300]}). What was imported is kept; "
+            "import the same feed again to resume."
+        )
 
 
 def read_feed_source_url(url: str) -> SourceShow:

@@ -53,6 +53,9 @@ def test_the_prefix_goes_before_every_enclosure_url(make_podcast, make_published
         "https://op3.dev/e/?to=/",
         "https://user@op3.dev/e/",
         "https://op3.dev/e /",
+        # Not even URLs (urlsplit raises): refused, not a 500.
+        "https://[::1/e/",
+        "https://op3.dev]/e/",
     ],
 )
 def test_a_prefix_that_is_not_an_https_redirect_prefix_is_refused(make_podcast, bad):

@@ -55,15 +55,20 @@ class Command(BaseCommand):
         err = getattr(self.stderr, "_out", sys.stderr)
         clean = True
         for podcast_id, show in shows.items():
-            slug = _slug_of(podcast_id)
+            source = f"dynamodb://{table}/{podcast_id}"
+            earlier = (
+                ImportRun.objects.filter(source=source, podcast__isnull=False)
+                .select_related("podcast")
+                .order_by("-pk")
+                .first()
+            )
+            # A re-run resumes the show an earlier run made, under the slug it has.
+            slug = earlier.podcast.slug if earlier else _slug_of(podcast_id)
             run = ImportRun.objects.create(
-                kind=ImportRun.Kind.DYNAMODB,
-                source=f"dynamodb://{table}/{podcast_id}",
-                slug=slug,
-                requested_by=user,
+                kind=ImportRun.Kind.DYNAMODB, source=source, slug=slug, requested_by=user
             )
             self.stdout.write(f"show {podcast_id}: {len(show.items)} episodes found")
-            if slug != podcast_id.lower():
+            if earlier is None and slug != podcast_id.lower():
                 self.stdout.write(
                     f"show {podcast_id}: slug “{slug}”: the podcastId cannot be a slug here, "
                     f"so its feed moves to {slug}/feed.xml (redirect the old path)"

@@ -18,7 +18,7 @@ from episodes.importers.shows import (
     plan_import,
     read_feed_source,
 )
-from episodes.models import Episode, ImportRun
+from episodes.models import Episode, ImportRun, Podcast
 from podcasthost.broker import require_broker
 
 POLL_SECONDS = 2.0
@@ -60,7 +60,7 @@ class Command(BaseCommand):
             if user is None:
                 raise CommandError(f"No user {opts['member']!r}.")
         try:
-            if slug:
+            if slug and not Podcast.objects.filter(slug=slug).exists():
                 check_show_slug(slug)  # before the feed is fetched: a typo costs nothing
             show = read_feed_source(source)
         except ImportRefused as exc:
